@@ -1,0 +1,7 @@
+//! The `xb` image builder as a library: the binary in `main.rs` is a thin
+//! shell around [`commands`]. Modules follow the pipeline, and data flows one
+//! way: `frontend → graph → solver → exporter`. Only `commands` wires modules
+//! together; nothing imports `commands`, `cli` or `progress`.
+#![forbid(unsafe_code)]
+
+pub mod frontend;

@@ -1,0 +1,4 @@
+//! `xb`: command-line arguments → commands → exit code.
+#![forbid(unsafe_code)]
+
+fn main() {}
