@@ -5,3 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod frontend;
+pub mod graph;
+
+#[cfg(test)]
+mod test_support;

@@ -1,0 +1,7 @@
+//! The build graph: xb's LLB. Today it holds the types every stage of the
+//! pipeline shares; ops and definition digests arrive with the solver.
+//! It imports nothing from the rest of xb.
+
+pub mod platform;
+
+pub use platform::Platform;

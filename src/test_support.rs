@@ -1,0 +1,25 @@
+//! Helpers shared by unit tests: where the external conformance corpora live.
+
+use std::path::PathBuf;
+
+/// The conformance corpus folder `name` (e.g. `buildkit-parser`), found under
+/// `$XB_CONFORMANCE_DIR`, else `../shared/conformance` beside the repository.
+///
+/// Returns `None` (after saying why) when neither exists outside CI; panics
+/// when `CI=true`, because a skipped conformance run must never pass there.
+pub(crate) fn conformance_dir(name: &str) -> Option<PathBuf> {
+    let root = std::env::var_os("XB_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance"));
+    let dir = root.join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    let why = format!(
+        "conformance corpus {name} not found at {} (set XB_CONFORMANCE_DIR)",
+        dir.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+    eprintln!("skipping: {why}");
+    None
+}
