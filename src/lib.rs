@@ -6,6 +6,7 @@
 
 pub mod frontend;
 pub mod graph;
+pub mod settings;
 
 #[cfg(test)]
 mod test_support;

@@ -3,5 +3,7 @@
 //! It imports nothing from the rest of xb.
 
 pub mod platform;
+pub mod reference;
 
 pub use platform::Platform;
+pub use reference::Reference;
