@@ -18,8 +18,8 @@ pub(super) struct Scan<'a> {
     position: usize,
     /// Whether escape tokens are kept in the current (possibly nested) word.
     raw_escapes: bool,
-    pub(super) matched: BTreeSet<String>,
-    pub(super) unmatched: BTreeSet<String>,
+    matched: BTreeSet<String>,
+    unmatched: BTreeSet<String>,
 }
 
 /// What a whole word expanded to.
