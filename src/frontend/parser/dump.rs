@@ -1,7 +1,7 @@
 //! The syntax tree written the way BuildKit's `Node.Dump` writes it, one
-//! `(keyword ["--flags"] "arg" …)` line per instruction. Conformance tests
-//! and `xb debug` use it; it shows no heredoc bodies, line numbers, comments
-//! or JSON-ness.
+//! `(keyword ["--flags"] "arg" …)` line per instruction. The conformance
+//! test compares it with BuildKit's `result` files; it shows no heredoc
+//! bodies, line numbers, comments or JSON-ness.
 
 use std::fmt::Write as _;
 

@@ -212,9 +212,10 @@ impl LogicalLine {
             return Span::new(start, start);
         }
         // The last character's start, so the span ends on the line holding it.
-        let last = self.text[..(offset + len).min(self.text.len())]
-            .char_indices()
-            .next_back()
+        let last = self
+            .text
+            .get(..(offset + len).min(self.text.len()))
+            .and_then(|head| head.char_indices().next_back())
             .map_or(offset, |(index, _)| index.max(offset));
         Span::new(start, self.position(last))
     }

@@ -410,6 +410,72 @@ mod tests {
         assert_eq!(document.directives.escape_token, '\\');
     }
 
+    /// Random mixes of the tokens the parser cares about never panic, and
+    /// every result is well formed.
+    #[test]
+    fn parse_survives_token_soup() {
+        let pieces = [
+            "RUN",
+            "COPY",
+            "ONBUILD",
+            "ENV",
+            "ARG",
+            "HEALTHCHECK",
+            "CMD",
+            " ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\\",
+            "`",
+            "#",
+            "# escape=`",
+            "<<",
+            "<<-",
+            "EOF",
+            "'",
+            "\"",
+            "[",
+            "]",
+            "\"a\"",
+            ",",
+            "1",
+            "=",
+            "--",
+            "--x=",
+            "☃",
+            "\u{feff}",
+            "${",
+            "}",
+            "\u{a0}",
+        ];
+        let mut state: u64 = 0x1234_5678;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(state >> 33).unwrap()
+        };
+        for _ in 0..20_000 {
+            let text: String = (0..next() % 30)
+                .map(|_| pieces[next() % pieces.len()])
+                .collect();
+            match parse(&Source::new("Dockerfile", text.clone())) {
+                Ok(document) => {
+                    assert!(dump(&document).ends_with('\n'));
+                    for node in &document.nodes {
+                        assert!(node.span.start.line >= 1, "{text:?}");
+                        assert!(node.span.end.line >= node.span.start.line, "{text:?}");
+                    }
+                }
+                Err(error) => {
+                    assert!(!error.message.ends_with('.'), "{text:?}");
+                    let _ = error.render();
+                }
+            }
+        }
+    }
+
     #[test]
     fn parse_records_json_and_spans() {
         let document = parse_text("FROM a\n  CMD [\"x\"]  \nENTRYPOINT x\n");

@@ -8,7 +8,6 @@
 pub(super) struct SplitLine<'a> {
     /// The keyword as written.
     pub(super) keyword: &'a str,
-    pub(super) keyword_offset: usize,
     /// Leading flags as full strings, e.g. `--chown=a:b`.
     pub(super) flags: Vec<String>,
     /// What follows the flags, trimmed.
@@ -29,7 +28,6 @@ pub(super) fn split_command(line: &str, escape: char) -> SplitLine<'_> {
     let Some(keyword_len) = trimmed.find(is_separator) else {
         return SplitLine {
             keyword: trimmed,
-            keyword_offset,
             flags: Vec::new(),
             rest: "",
             rest_offset: keyword_offset + trimmed.len(),
@@ -43,7 +41,6 @@ pub(super) fn split_command(line: &str, escape: char) -> SplitLine<'_> {
     let rest_offset = after_offset + consumed + (unflagged.len() - unflagged.trim_start().len());
     SplitLine {
         keyword: &trimmed[..keyword_len],
-        keyword_offset,
         flags,
         rest,
         rest_offset,
@@ -102,10 +99,6 @@ mod tests {
     fn parts(line: &str) -> (&str, Vec<String>, &str) {
         let split = split_command(line, '\\');
         assert_eq!(&line[split.rest_offset..][..split.rest.len()], split.rest);
-        assert_eq!(
-            &line[split.keyword_offset..][..split.keyword.len()],
-            split.keyword
-        );
         (split.keyword, split.flags, split.rest)
     }
 
