@@ -4,10 +4,10 @@
 //! --keep-git-dir --unpack`.
 
 use super::flags::{FlagKind, Flags};
-use super::heredoc::{chomp_heredoc, parse_heredoc_word};
-use super::heredoc_named;
 use super::located::Located;
+use super::{heredoc_named, heredoc_word};
 use crate::frontend::ParseError;
+use crate::frontend::parser::chomp_heredoc_content;
 
 /// A file written inline with a heredoc (`COPY <<EOF /dest`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -68,7 +68,7 @@ fn type_files(located: &Located<'_>, name: &str) -> Result<Files, ParseError> {
             ))
             .with_hint(format!("write {name} <source>... <destination>")));
     };
-    if parse_heredoc_word(dest).is_some() {
+    if heredoc_word(dest).is_some() {
         return Err(located.error_at(
             dest,
             format!("{name} cannot accept a heredoc as a destination"),
@@ -80,13 +80,13 @@ fn type_files(located: &Located<'_>, name: &str) -> Result<Files, ParseError> {
         dest: dest.clone(),
     };
     for source in sources {
-        match parse_heredoc_word(source) {
+        match heredoc_word(source) {
             Some(word) => {
                 let content = heredoc_named(node, &word.name)
                     .map(|heredoc| heredoc.content.clone())
                     .unwrap_or_default();
                 let data = if word.chomp {
-                    chomp_heredoc(&content)
+                    chomp_heredoc_content(&content)
                 } else {
                     content
                 };

@@ -9,7 +9,6 @@ mod document;
 mod flags;
 mod from;
 mod healthcheck;
-mod heredoc;
 mod key_value;
 mod located;
 pub mod mount;
@@ -23,7 +22,6 @@ pub use copy::{Add, Copy, Files, InlineFile};
 pub use document::{Dockerfile, StageDecl, type_dockerfile};
 pub use from::From;
 pub use healthcheck::{Healthcheck, HealthcheckCheck};
-pub use heredoc::{HeredocWord, parse_heredoc_word};
 pub use key_value::{Arg, ArgDef, KeyValue};
 pub use located::Located;
 pub use mount::{Mount, MountError, MountFlag, MountType, Sharing, parse_mount};
@@ -256,6 +254,13 @@ pub fn type_command(
 /// empty flag set for them).
 fn no_flags(located: &Located<'_>, keyword: Keyword) -> Result<(), ParseError> {
     flags::Flags::parse(located, keyword.name(), &[]).map(|_| ())
+}
+
+/// The heredoc `word` opens, if it is a heredoc marker (`<<EOF`, `<<-"EOF"`).
+fn heredoc_word(word: &str) -> Option<Heredoc> {
+    crate::frontend::parser::parse_heredoc_word(word)
+        .ok()
+        .flatten()
 }
 
 /// The heredoc opened on this node named `name`.

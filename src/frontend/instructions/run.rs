@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::flags::{FlagKind, Flags};
 use super::located::Located;
 use super::mount::{MountFlag, parse_mount};
-use super::{CommandLine, heredoc};
+use super::{CommandLine, heredoc_word};
 use crate::frontend::ParseError;
 use crate::frontend::parser::Heredoc;
 
@@ -47,7 +47,7 @@ impl Run {
         let CommandLine::Shell(line) = &self.command else {
             return None;
         };
-        let word = heredoc::parse_heredoc_word(line.trim())?;
+        let word = heredoc_word(line.trim())?;
         self.heredocs.iter().find(|doc| doc.name == word.name)
     }
 }
