@@ -182,9 +182,19 @@ pub(crate) fn lower_into(
     *linter = Linter::new(lint_config(source, &document, &build_args)?);
     for warning in &document.warnings {
         if warning.rule == rules::NO_EMPTY_CONTINUATION.name {
+            // BuildKit places the warning on the last line of the instruction.
+            let line = warning.span.start.line;
+            let span = document
+                .nodes
+                .iter()
+                .find(|node| node.span.start.line <= line && line <= node.span.end.line)
+                .filter(|node| node.heredocs.is_empty())
+                .map_or(warning.span, |node| {
+                    Span::lines(node.span.end.line, node.span.end.line)
+                });
             linter.report(
                 &rules::NO_EMPTY_CONTINUATION,
-                warning.span,
+                span,
                 rules::no_empty_continuation(),
                 &[],
             );
