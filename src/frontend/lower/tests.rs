@@ -265,6 +265,20 @@ fn bad_flag_values_are_errors() {
 }
 
 #[test]
+fn mount_error_points_at_the_right_mount_flag() {
+    // Mount options are checked when the stage is lowered, with variables
+    // expanded (BuildKit checks only `from` when typing).
+    let error = error(
+        "FROM scratch\nRUN --mount=type=cache,target=/a \\\n    --mount=type=cache,target=/b,size=1g true\n",
+    );
+    assert_eq!(
+        error.message,
+        "unexpected key 'size' for mount type 'cache'"
+    );
+    assert_eq!((error.span.start.line, error.span.start.column), (3, 5));
+}
+
+#[test]
 fn link_flag_forms() {
     let plan =
         plan("FROM alpine\nCOPY --link a /a\nCOPY --link=false b /b\nCOPY --link=TRUE c /c\n");
