@@ -159,9 +159,9 @@ impl Session<'_> {
                         .flatten()
                         .expect("a base stage comes earlier and is lowered first");
                     state.config.onbuild.clear();
-                    if let Some(platform) = platform {
-                        state.platform = platform;
-                    }
+                    // As in BuildKit, a stage built on a stage runs on that
+                    // stage's platform; its own --platform is not used.
+                    stage.platform.clone_from(&result.stages[*parent].platform);
                     state
                 }
                 Base::Scratch => StageState::from_image(

@@ -95,7 +95,8 @@ pub struct Stage {
     /// The description from the comment above FROM.
     pub description: Option<String>,
     pub base: Base,
-    /// `FROM --platform=...`, expanded; `None` means the target platform.
+    /// `FROM --platform=...`, expanded (for a stage built on a stage, that
+    /// stage's); `None` means the target platform.
     pub platform: Option<Platform>,
     /// The FROM line.
     pub span: Span,
