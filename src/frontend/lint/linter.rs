@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use serde::{Serialize, Serializer};
 
 use super::rules::Rule;
-use crate::frontend::Span;
 use crate::frontend::lower::Location;
+use crate::frontend::{ParseError, Source, Span};
 
 /// What `# check=` asks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,6 +126,26 @@ impl Warning {
             detail: detail.into(),
             span,
         }
+    }
+
+    /// The warning the way `xb` prints it, quoting the lines it is about:
+    ///
+    /// ```text
+    /// WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/
+    /// Dockerfile:2:1: 'as' and 'FROM' keywords' casing do not match
+    ///   |
+    /// 2 | FROM scratch as base
+    ///   | ^^^^^^^^^^^^^^^^^^^^
+    /// ```
+    pub fn render(&self, source: &Source) -> String {
+        let mut out = format!("WARNING: {}", self.rule.name);
+        if let Some(url) = self.rule.url {
+            out.push_str(" - ");
+            out.push_str(url);
+        }
+        out.push('\n');
+        out.push_str(&ParseError::new(source, self.span, &self.detail).render());
+        out
     }
 }
 

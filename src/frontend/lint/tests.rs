@@ -260,3 +260,16 @@ fn rule_urls_follow_the_docs_pattern() {
         assert_eq!(slug, kebab, "{}", rule.name);
     }
 }
+
+#[test]
+fn warning_renders_with_rule_and_line() {
+    let source = Source::new("Dockerfile", "FROM scratch as base\n");
+    let report = check(&source, &options(Vec::new())).unwrap();
+    insta::assert_snapshot!(report.warnings[0].render(&source), @"
+    WARNING: FromAsCasing - https://docs.docker.com/go/dockerfile/rule/from-as-casing/
+    Dockerfile:1:1: 'as' and 'FROM' keywords' casing do not match
+      |
+    1 | FROM scratch as base
+      | ^^^^^^^^^^^^^^^^^^^^
+    ");
+}

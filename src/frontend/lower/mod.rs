@@ -215,7 +215,11 @@ pub(crate) fn lower_into(
         Some(name) => target::find_target(source, &dockerfile, name)?,
         None => dockerfile.stages.len() - 1,
     };
-    let target_name = dockerfile.stages[target].from.name.clone();
+    // TARGETSTAGE is `--target` as typed, else the last stage's name.
+    let target_name = options
+        .target
+        .clone()
+        .or_else(|| dockerfile.stages[target].from.name.clone());
     let mut session = Session {
         source,
         lexer: Lexer::new(dockerfile.escape),
@@ -268,7 +272,7 @@ pub(crate) fn lower_into(
         unused_build_args,
         global_args: global.entries().to_vec(),
         proxy,
-        warnings: linter.warnings().to_vec(),
+        warnings: linter.clone().into_warnings(),
         escape,
         outline: outline::OutlineData {
             global: global_infos,
