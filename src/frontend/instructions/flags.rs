@@ -122,13 +122,13 @@ impl Flags {
                 }
                 FlagKind::Strings => {
                     let value = value.ok_or_else(missing)?;
-                    match flags
+                    // A name has one kind, so its entry only ever holds Strings.
+                    let entry = flags
                         .values
                         .entry(key)
-                        .or_insert_with(|| Value::Strings(Vec::new()))
-                    {
-                        Value::Strings(values) => values.push(value.to_owned()),
-                        _ => unreachable!("a repeatable flag only ever holds Strings"),
+                        .or_insert_with(|| Value::Strings(Vec::new()));
+                    if let Value::Strings(values) = entry {
+                        values.push(value.to_owned());
                     }
                 }
             }

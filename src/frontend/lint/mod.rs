@@ -58,12 +58,10 @@ impl From<ParseError> for CheckError {
 /// [`CheckReport::error`]. `Err` is returned only when the check cannot run at
 /// all (the `# check=` directive itself is malformed).
 pub fn check(source: &Source, options: &LowerOptions) -> Result<CheckReport, ParseError> {
+    lower::check_lint_config(source, options)?;
     let mut linter = Linter::default();
     let result = lower::lower_into(source, options, &NoBaseImages, Mode::Check, &mut linter);
     let error = match result {
-        Err(error) if error.message.starts_with("failed to parse check options") => {
-            return Err(error);
-        }
         Err(error) => Some(CheckError::from(error)),
         Ok(_) => linter
             .violation()

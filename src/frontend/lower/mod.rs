@@ -169,6 +169,17 @@ fn lint_config(
     })
 }
 
+/// Fails only when the lint configuration (`# check=` or
+/// `BUILDKIT_DOCKERFILE_CHECK`) cannot be read; a Dockerfile that does not
+/// parse is left for lowering to report.
+pub(crate) fn check_lint_config(source: &Source, options: &LowerOptions) -> Result<(), ParseError> {
+    let Ok(document) = parser::parse(source) else {
+        return Ok(());
+    };
+    let build_args: BTreeMap<String, String> = options.build_args.iter().cloned().collect();
+    lint_config(source, &document, &build_args).map(|_| ())
+}
+
 /// Everything [`lower`] does, leaving the warnings in `linter` whatever happens.
 pub(crate) fn lower_into(
     source: &Source,
