@@ -191,9 +191,10 @@ pub(crate) fn lower_into(
     let build_args: BTreeMap<String, String> = options.build_args.iter().cloned().collect();
     let document = parser::parse(source)?;
     *linter = Linter::new(lint_config(source, &document, &build_args)?);
+    let mut reported = BTreeSet::new();
     for warning in &document.warnings {
         if warning.rule == rules::NO_EMPTY_CONTINUATION.name {
-            // BuildKit places the warning on the last line of the instruction.
+            // BuildKit warns once per instruction, on its last line.
             let line = warning.span.start.line;
             let span = document
                 .nodes
@@ -203,6 +204,9 @@ pub(crate) fn lower_into(
                 .map_or(warning.span, |node| {
                     Span::lines(node.span.end.line, node.span.end.line)
                 });
+            if !reported.insert(span.start.line) {
+                continue;
+            }
             linter.report(
                 &rules::NO_EMPTY_CONTINUATION,
                 span,
