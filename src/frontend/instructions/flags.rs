@@ -37,7 +37,7 @@ const FLAGS_BY_INSTRUCTION: &[(&str, &[&str])] = &[
         &["chown", "from", "chmod", "link", "exclude", "parents"],
     ),
     ("FROM", &["platform"]),
-    ("RUN", &["mount", "network", "security"]),
+    ("RUN", &["mount", "network", "security", "device"]),
     (
         "HEALTHCHECK",
         &[

@@ -25,7 +25,7 @@ pub use healthcheck::{Healthcheck, HealthcheckCheck};
 pub use key_value::{Arg, ArgDef, KeyValue};
 pub use located::Located;
 pub use mount::{Mount, MountError, MountFlag, MountType, Sharing, parse_mount};
-pub use run::{Network, Run, Security};
+pub use run::{Device, Network, Run, Security, parse_device};
 pub use simple::{Onbuild, StopSignal, User, Volume, Workdir};
 
 use crate::frontend::lint::{Linter, rules};

@@ -1,13 +1,16 @@
 //! `RUN [--mount=...] [--network=default|none|host] [--security=sandbox|insecure]
-//! <command>`, shell or exec form, with heredoc scripts.
+//! [--device=<name>[,required]] <command>`, shell or exec form, with heredoc
+//! scripts.
 
 use serde::Serialize;
 
 use super::flags::{FlagKind, Flags};
 use super::located::Located;
-use super::mount::{MountFlag, parse_mount};
+use super::mount::{MountError, MountFlag, parse_mount, split_csv};
+use super::suggest;
 use super::{CommandLine, heredoc_word};
 use crate::frontend::ParseError;
+use crate::frontend::lint::linter::parse_bool;
 use crate::frontend::parser::Heredoc;
 
 /// `RUN --network`.
@@ -29,6 +32,58 @@ pub enum Security {
     Insecure,
 }
 
+/// `RUN --device=<name>[,required=<bool>]`: a CDI device for the command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub name: String,
+    pub required: bool,
+}
+
+/// Parses a `--device` value (BuildKit `ParseDevice`).
+pub fn parse_device(value: &str) -> Result<Device, MountError> {
+    let mut device = Device {
+        name: String::new(),
+        required: false,
+    };
+    for field in split_csv(value)? {
+        let (key, value) = match field.split_once('=') {
+            Some((key, value)) => (key.to_lowercase(), Some(value)),
+            None => (field.to_lowercase(), None),
+        };
+        match (key.as_str(), value) {
+            ("required", None) => device.required = true,
+            ("required", Some(value)) => {
+                device.required = parse_bool(value).ok_or_else(|| MountError {
+                    message: format!("invalid value for {key}: {value}"),
+                    hint: None,
+                })?;
+            }
+            ("name", Some(value)) if device.name.is_empty() => device.name = value.to_owned(),
+            ("name", Some(_)) => {
+                return Err(MountError {
+                    message: format!("device name already set to {}", device.name),
+                    hint: None,
+                });
+            }
+            _ if device.name.is_empty() => device.name.clone_from(&field),
+            (_, None) => {
+                return Err(MountError {
+                    message: format!("invalid field '{field}' must be a key=value pair"),
+                    hint: None,
+                });
+            }
+            (_, Some(_)) => {
+                return Err(MountError {
+                    message: format!("unexpected key '{key}' in '{field}'"),
+                    hint: suggest::closest(&key, ["name", "required"], true)
+                        .map(|closest| format!("did you mean {closest}?")),
+                });
+            }
+        }
+    }
+    Ok(device)
+}
+
 /// A typed RUN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Run {
@@ -39,6 +94,8 @@ pub struct Run {
     pub mounts: Vec<MountFlag>,
     pub network: Network,
     pub security: Security,
+    /// `--device` requests.
+    pub devices: Vec<Device>,
 }
 
 impl Run {
@@ -61,6 +118,7 @@ pub(super) fn type_run(located: &Located<'_>) -> Result<Run, ParseError> {
             ("mount", FlagKind::Strings),
             ("network", FlagKind::String),
             ("security", FlagKind::String),
+            ("device", FlagKind::Strings),
         ],
     )?;
     let mounts: Vec<MountFlag> = flags
@@ -97,6 +155,20 @@ pub(super) fn type_run(located: &Located<'_>) -> Result<Run, ParseError> {
                 .with_hint("--security takes sandbox or insecure"));
         }
     };
+    let devices = flags
+        .strings("device")
+        .iter()
+        .enumerate()
+        .map(|(nth, value)| {
+            parse_device(value).map_err(|error| {
+                let located_error = located.flag_error("device", nth, error.message);
+                match error.hint {
+                    Some(hint) => located_error.with_hint(hint),
+                    None => located_error,
+                }
+            })
+        })
+        .collect::<Result<_, _>>()?;
     let command = CommandLine::from_node(node, &node.args);
     if !node.heredocs.is_empty() && !command.is_shell() {
         return Err(located.error(format!(
@@ -110,5 +182,6 @@ pub(super) fn type_run(located: &Located<'_>) -> Result<Run, ParseError> {
         mounts,
         network,
         security,
+        devices,
     })
 }

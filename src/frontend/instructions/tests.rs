@@ -67,6 +67,24 @@ fn run_flags() {
     assert_eq!(run.security, Security::Insecure);
     assert_eq!(run.mounts.len(), 2);
     assert_eq!(run.mounts[1].nth, 1);
+    assert!(run.devices.is_empty());
+    let Instruction::Run(with_devices) =
+        one("RUN --device=vendor.com/gpu=all,required --device=name=other true")
+    else {
+        panic!("a RUN");
+    };
+    assert_eq!(
+        with_devices.devices[0],
+        Device {
+            name: "vendor.com/gpu=all".into(),
+            required: true
+        }
+    );
+    assert_eq!(with_devices.devices[1].name, "other");
+    assert_eq!(
+        error("RUN --device=a,bogus=1 true").message,
+        "unexpected key 'bogus' in 'bogus=1'"
+    );
     assert_eq!(run.command, CommandLine::Shell("make".to_owned()));
     let Instruction::Run(run) = one("RUN [\"echo\", \"hi\"]") else {
         panic!("a RUN");

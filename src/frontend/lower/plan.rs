@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::frontend::Span;
 use crate::frontend::instructions::{
-    CommandLine, Healthcheck, InlineFile, Keyword, Mount, Network, Security,
+    CommandLine, Device, Healthcheck, InlineFile, Keyword, Mount, Network, Security,
 };
 use crate::frontend::lint::Warning;
 use crate::frontend::parser::Heredoc;
@@ -169,6 +169,8 @@ pub struct RunStep {
     pub mounts: Vec<RunMount>,
     pub network: Network,
     pub security: Security,
+    /// `--device` requests (CDI device names).
+    pub devices: Vec<Device>,
     /// The environment the command sees: the stage's ENV and ARG values, in
     /// order (proxies not included: see [`Plan::proxy_env`]).
     pub env: Vec<(String, String)>,

@@ -177,6 +177,7 @@ impl StageLowering<'_, '_> {
             mounts,
             network: run.network,
             security: run.security,
+            devices: run.devices.clone(),
             env: self.state.scope.entries().to_vec(),
             build_args,
             workdir: self.state.workdir.clone(),
