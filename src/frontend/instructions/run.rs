@@ -58,7 +58,7 @@ pub fn parse_device(value: &str) -> Result<Device, MountError> {
                     hint: None,
                 })?;
             }
-            ("name", Some(value)) if device.name.is_empty() => device.name = value.to_owned(),
+            ("name", Some(value)) if device.name.is_empty() => value.clone_into(&mut device.name),
             ("name", Some(_)) => {
                 return Err(MountError {
                     message: format!("device name already set to {}", device.name),
