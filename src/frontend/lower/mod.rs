@@ -87,6 +87,8 @@ pub struct BaseConfig {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub shell: Option<Vec<String>>,
+    /// `Config.OnBuild`: triggers a stage built on the image runs first.
+    pub onbuild: Vec<String>,
 }
 
 /// Looks up base images' configs (a solver that has pulled them can answer).

@@ -109,13 +109,29 @@ impl Session<'_> {
                 }
             };
             let mut commands = Vec::new();
-            if let Base::Stage(parent) = base {
-                for command in &dockerfile.stages[parent].commands {
-                    if let Instruction::Onbuild(onbuild) = &command.instruction {
-                        let trigger = type_command(self.source, &onbuild.trigger, self.linter)?;
-                        commands.push((trigger, true));
+            match &base {
+                Base::Stage(parent) => {
+                    for command in &dockerfile.stages[*parent].commands {
+                        if let Instruction::Onbuild(onbuild) = &command.instruction {
+                            let trigger = type_command(self.source, &onbuild.trigger, self.linter)?;
+                            commands.push((trigger, true));
+                        }
                     }
                 }
+                Base::Image(reference) => {
+                    let platform = platform
+                        .clone()
+                        .unwrap_or_else(|| self.target_platform.clone());
+                    let triggers = self
+                        .images
+                        .config(reference, &platform)
+                        .map(|config| config.onbuild)
+                        .unwrap_or_default();
+                    for trigger in triggers {
+                        commands.push((self.type_image_trigger(stage, &trigger)?, true));
+                    }
+                }
+                Base::Scratch => {}
             }
             commands.extend(
                 stage
@@ -134,6 +150,48 @@ impl Session<'_> {
             });
         }
         Ok(heads)
+    }
+
+    /// Types an ONBUILD trigger recorded in a base image's config. Errors in
+    /// it point at the FROM line that pulled it in.
+    fn type_image_trigger(
+        &mut self,
+        stage: &StageDecl,
+        trigger: &str,
+    ) -> Result<Command, ParseError> {
+        let located = Located::new(self.source, &stage.command.node);
+        let wrap = |message: String| {
+            located
+                .error_at(
+                    &stage.from.base,
+                    format!("ONBUILD trigger of the base image: {message}"),
+                )
+                .with_hint(format!("the trigger is: {trigger}"))
+        };
+        let trigger_source = crate::frontend::Source::new(self.source.name(), trigger);
+        let document =
+            crate::frontend::parser::parse(&trigger_source).map_err(|error| wrap(error.message))?;
+        let [node] = document.nodes.as_slice() else {
+            return Err(wrap(
+                "onbuild trigger should be a single expression".to_owned(),
+            ));
+        };
+        let mut node = node.clone();
+        node.span = stage.command.span;
+        node.comments.clear();
+        let mut scratch = crate::frontend::lint::Linter::default();
+        let command = type_command(&trigger_source, &node, &mut scratch)
+            .map_err(|error| wrap(error.message))?;
+        if matches!(
+            command.instruction,
+            Instruction::From(_) | Instruction::Maintainer(_) | Instruction::Onbuild(_)
+        ) {
+            return Err(wrap(format!(
+                "{} isn't allowed as an ONBUILD trigger",
+                command.keyword
+            )));
+        }
+        Ok(command)
     }
 
     fn lint_platform(

@@ -1,6 +1,7 @@
 //! Stages: what the target needs, cycles, names, ONBUILD, config inheritance.
 
 use super::*;
+use crate::frontend::instructions::Keyword;
 
 #[test]
 fn unused_stages_are_skipped() {
@@ -143,4 +144,57 @@ fn base_image_config_feeds_expansion() {
     let plan = lower_with(&source, &options(), &Golang).unwrap();
     let env = run_env(&plan, 1, 0);
     assert_eq!(lookup(&env, "PATH"), Some(dispatch::DEFAULT_PATH));
+}
+
+#[test]
+fn base_image_onbuild_triggers_run_first() {
+    struct WithTriggers;
+    impl BaseImages for WithTriggers {
+        fn config(&self, reference: &ImageReference, _: &Platform) -> Option<BaseConfig> {
+            (reference.written == "node-onbuild").then(|| BaseConfig {
+                onbuild: vec![
+                    "COPY --from=deps /deps /deps".into(),
+                    "RUN npm install".into(),
+                ],
+                ..BaseConfig::default()
+            })
+        }
+    }
+    let text =
+        "FROM alpine AS deps\nRUN true\nFROM alpine AS unused\nFROM node-onbuild\nRUN npm test\n";
+    let plan = lower_with(&dockerfile(text), &options(), &WithTriggers).unwrap();
+    assert_eq!(plan.needed, [0, 2]);
+    let steps = &plan.stages[2].steps;
+    let on_build: Vec<(Keyword, bool)> = steps
+        .iter()
+        .map(|step| (step.keyword, step.on_build))
+        .collect();
+    assert_eq!(
+        on_build,
+        [
+            (Keyword::Copy, true),
+            (Keyword::Run, true),
+            (Keyword::Run, false)
+        ]
+    );
+    assert_eq!(steps[0].span.start.line, 4);
+}
+
+#[test]
+fn bad_base_image_trigger_points_at_from() {
+    struct BadTrigger;
+    impl BaseImages for BadTrigger {
+        fn config(&self, _: &ImageReference, _: &Platform) -> Option<BaseConfig> {
+            Some(BaseConfig {
+                onbuild: vec!["FNORD x".into()],
+                ..BaseConfig::default()
+            })
+        }
+    }
+    let error = lower_with(&dockerfile("FROM alpine\n"), &options(), &BadTrigger).unwrap_err();
+    assert_eq!(
+        error.message,
+        "ONBUILD trigger of the base image: unknown instruction: FNORD"
+    );
+    assert_eq!(error.span.start.line, 1);
 }
