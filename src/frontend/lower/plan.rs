@@ -201,6 +201,8 @@ pub enum FileSource {
     Stage(usize),
     /// An image that is no stage (`COPY --from=busybox`).
     Image(ImageReference),
+    /// `--from=scratch` (when no stage has that name): nothing.
+    Scratch,
 }
 
 /// `--chmod` parsed.

@@ -325,6 +325,9 @@ pub(super) fn resolve_from(
     {
         return Ok(FileSource::Stage(index));
     }
+    if value == "scratch" {
+        return Ok(FileSource::Scratch);
+    }
     match parse_image_reference(value) {
         Ok(reference) => Ok(FileSource::Image(reference)),
         Err(error) => {

@@ -198,3 +198,12 @@ fn bad_base_image_trigger_points_at_from() {
     );
     assert_eq!(error.span.start.line, 1);
 }
+
+#[test]
+fn from_scratch_is_nothing_unless_a_stage_is_called_so() {
+    let plan = plan("FROM alpine\nCOPY --from=scratch / /empty\n");
+    let StepKind::Copy(copy) = &plan.stages[0].steps[0].kind else {
+        panic!("a COPY");
+    };
+    assert_eq!(copy.from, Some(FileSource::Scratch));
+}
