@@ -4,9 +4,13 @@
 //! together; nothing imports `commands`, `cli` or `progress`.
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod commands;
 pub mod frontend;
 pub mod graph;
+pub mod hint;
 pub mod settings;
+pub mod source;
 
 #[cfg(test)]
 mod test_support;

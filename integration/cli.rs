@@ -1,0 +1,154 @@
+//! The command line itself: version, completions, usage errors, exit codes,
+//! reading the Dockerfile from standard input, and flags that are accepted
+//! but whose machinery has not landed refusing clearly.
+
+use crate::common::TestContext;
+
+#[test]
+fn version_names_the_release() {
+    let run = TestContext::new().run(&["version"]);
+    run.assert_success();
+    assert!(
+        run.stdout
+            .starts_with(&format!("xb {}\n", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("linkage: static"), "{}", run.stdout);
+}
+
+#[test]
+fn completion_scripts_name_build_flags() {
+    let context = TestContext::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let run = context.run(&["completion", shell]);
+        run.assert_success();
+        // fish spells long flags `-l name`; bash and zsh write `--name`.
+        for flag in [
+            "build-arg",
+            "no-cache-filter",
+            "metadata-file",
+            "build-context",
+        ] {
+            assert!(run.stdout.contains(flag), "{shell} completion lacks {flag}");
+        }
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_flag() {
+    let context = TestContext::new();
+    let cases = [
+        (
+            vec!["build", "--output", "type=ocy,dest=x", "."],
+            "--output",
+        ),
+        (vec!["build", "-t", "Not/Valid:Tag", "."], "--tag"),
+        (
+            vec!["build", "--secret", "id=a,src=x,env=Y", "."],
+            "--secret",
+        ),
+        (vec!["build", "--network", "bridge", "."], "--network"),
+        (vec!["build", "--progress", "fancy", "."], "--progress"),
+        (
+            vec!["build", "--platform", "linux//amd64", "."],
+            "--platform",
+        ),
+        (vec!["build", "--call", "lint", "."], "--call"),
+        (vec!["build", "--no-such-flag", "."], "--no-such-flag"),
+        (vec!["build"], "CONTEXT"),
+    ];
+    for (args, flag) in cases {
+        let run = context.run(&args);
+        run.assert_exit(2);
+        assert!(run.stderr.contains(flag), "{args:?}: {}", run.stderr);
+    }
+}
+
+#[test]
+fn build_refuses_clearly_until_the_builder_lands() {
+    let context = TestContext::new();
+    context.write("Dockerfile", "FROM scratch\nCOPY a /a\n");
+    context.write("a", "x");
+    let run = context.run(&[
+        "build",
+        "--push",
+        "-t",
+        "127.0.0.1:5000/app:1",
+        "-o",
+        "type=oci,dest=out.tar",
+        ".",
+    ]);
+    run.assert_exit(1);
+    for needle in ["not supported yet", "--push", "--output", "--tag"] {
+        assert!(
+            run.stderr.contains(needle),
+            "missing {needle:?}:\n{}",
+            run.stderr
+        );
+    }
+    assert!(
+        !context.path().join("out.tar").exists(),
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn multi_platform_is_refused_with_a_hint() {
+    let context = TestContext::new();
+    context.write("Dockerfile", "FROM scratch\n");
+    let run = context.run(&[
+        "build",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "--call=targets",
+        ".",
+    ]);
+    run.assert_exit(1);
+    assert!(run.stderr.contains("multi-platform"), "{}", run.stderr);
+    assert!(run.stderr.contains("hint:"), "{}", run.stderr);
+}
+
+#[test]
+fn missing_dockerfile_gives_a_hint() {
+    let context = TestContext::new();
+    let run = context.run(&["build", "--call=targets", "."]);
+    run.assert_exit(1);
+    assert!(
+        run.stderr.contains("failed to read the Dockerfile"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("hint: name the Dockerfile with -f"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn dockerfile_on_stdin_with_dash_context() {
+    let context = TestContext::new();
+    let run = context.run_with_stdin(
+        &["build", "--call=targets", "-"],
+        b"FROM scratch AS one\n\n# two is the second\nFROM one AS two\n",
+    );
+    run.assert_success();
+    assert!(run.stdout.contains("two"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("two (default)   is the second"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn dockerfile_on_stdin_with_dash_file() {
+    let context = TestContext::new();
+    let run = context.run_with_stdin(
+        &["build", "-f", "-", "--call=targets", "."],
+        b"FROM scratch AS only\n",
+    );
+    run.assert_success();
+    assert!(run.stdout.contains("only"), "{}", run.stdout);
+}

@@ -1,0 +1,253 @@
+//! Prints the answers to `--call=targets|outline|check` (text tables like
+//! buildx, or JSON with `format=json`), writes them to `--metadata-file`, and
+//! describes a plan for `--call=build`.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::cli::BuildArgs;
+use crate::frontend::Source;
+use crate::frontend::lint::{CheckReport, check as check_dockerfile};
+use crate::frontend::lower::{LowerOptions, Plan, list_targets, lower, outline as outline_plan};
+use crate::settings::{CallFormat, Progress};
+
+use super::ExitStatus;
+
+/// Lays out rows in columns separated by at least three spaces, as buildx's tabwriter does.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| {
+            rows.iter()
+                .filter_map(|row| row.get(column))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            if column + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<width$}   ", width = widths[column]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn write_metadata(path: Option<&Path>, call: &str, result: &impl Serialize) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let document = serde_json::json!({ "xb.call": call, "result": result });
+    let text = serde_json::to_string_pretty(&document)?;
+    fs_err::write(path, text + "\n").context("failed to write the metadata file")
+}
+
+fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut stdout, value)?;
+    writeln!(stdout)?;
+    Ok(())
+}
+
+fn print_text(text: &str) -> anyhow::Result<()> {
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// `--call=targets`.
+pub(super) fn targets(
+    source: &Source,
+    format: CallFormat,
+    args: &BuildArgs,
+) -> anyhow::Result<ExitStatus> {
+    let targets = list_targets(source)?;
+    write_metadata(args.metadata_file.as_deref(), "targets", &targets)?;
+    if format == CallFormat::Json {
+        print_json(&targets)?;
+        return Ok(ExitStatus::Success);
+    }
+    let mut rows = vec![vec!["TARGET".to_owned(), "DESCRIPTION".to_owned()]];
+    for target in &targets.targets {
+        let mut name = target
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("({})", target.base));
+        if target.default {
+            name.push_str(" (default)");
+        }
+        rows.push(vec![name, target.description.clone().unwrap_or_default()]);
+    }
+    print_text(&table(&rows))?;
+    Ok(ExitStatus::Success)
+}
+
+/// `--call=outline`.
+pub(super) fn outline(
+    source: &Source,
+    options: &LowerOptions,
+    format: CallFormat,
+    args: &BuildArgs,
+) -> anyhow::Result<ExitStatus> {
+    let plan = lower(source, options)?;
+    let outline = outline_plan(&plan);
+    write_metadata(args.metadata_file.as_deref(), "outline", &outline)?;
+    if format == CallFormat::Json {
+        print_json(&outline)?;
+        return Ok(ExitStatus::Success);
+    }
+    let mut text = String::new();
+    let target = outline
+        .name
+        .clone()
+        .unwrap_or_else(|| plan.target_stage().display_name());
+    let _ = writeln!(text, "TARGET:      {target}");
+    if let Some(description) = &outline.description {
+        let _ = writeln!(text, "DESCRIPTION: {description}");
+    }
+    if !outline.args.is_empty() {
+        let mut rows = vec![vec![
+            "BUILD ARG".to_owned(),
+            "VALUE".to_owned(),
+            "DESCRIPTION".to_owned(),
+        ]];
+        for arg in &outline.args {
+            let value = if arg.value.is_empty() {
+                "<none>".to_owned()
+            } else {
+                arg.value.clone()
+            };
+            rows.push(vec![
+                arg.name.clone(),
+                value,
+                arg.description.clone().unwrap_or_default(),
+            ]);
+        }
+        let _ = write!(text, "\n{}", table(&rows));
+    }
+    for (heading, uses) in [("SECRET", &outline.secrets), ("SSH", &outline.ssh)] {
+        if uses.is_empty() {
+            continue;
+        }
+        let mut rows = vec![vec![heading.to_owned(), "REQUIRED".to_owned()]];
+        for used in uses {
+            rows.push(vec![
+                used.name.clone(),
+                if used.required { "true" } else { "" }.to_owned(),
+            ]);
+        }
+        let _ = write!(text, "\n{}", table(&rows));
+    }
+    print_text(&text)?;
+    Ok(ExitStatus::Success)
+}
+
+/// `--call=check`: exit 1 when a rule set to error fired.
+pub(super) fn check(
+    source: &Source,
+    options: &LowerOptions,
+    format: CallFormat,
+    args: &BuildArgs,
+) -> anyhow::Result<ExitStatus> {
+    let report = check_dockerfile(source, options)?;
+    write_metadata(args.metadata_file.as_deref(), "check", &report)?;
+    if args.progress == Progress::Rawjson {
+        let mut stderr = std::io::stderr().lock();
+        for warning in &report.warnings {
+            serde_json::to_writer(&mut stderr, warning)?;
+            writeln!(stderr)?;
+        }
+    }
+    if format == CallFormat::Json {
+        print_json(&report)?;
+    } else {
+        print_text(&render_check(source, &report))?;
+    }
+    Ok(if report.failed() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    })
+}
+
+fn render_check(source: &Source, report: &CheckReport) -> String {
+    let mut text = String::new();
+    for warning in &report.warnings {
+        let _ = writeln!(text, "{}\n", warning.render(source));
+    }
+    let _ = match report.warnings.len() {
+        0 => writeln!(text, "Check complete, no warnings found."),
+        1 => writeln!(text, "Check complete, 1 warning has been found!"),
+        n => writeln!(text, "Check complete, {n} warnings have been found!"),
+    };
+    if let Some(error) = &report.error {
+        let _ = writeln!(text, "\nerror: {}", error.error.render());
+    }
+    text
+}
+
+/// One paragraph on what `--call=build` would run, for the log.
+pub(super) fn describe_plan(plan: &Plan) -> String {
+    let stage_names = |indices: &mut dyn Iterator<Item = usize>| {
+        indices
+            .map(|index| plan.stages[index].display_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let steps: usize = plan
+        .needed
+        .iter()
+        .map(|&index| plan.stages[index].steps.len())
+        .sum();
+    let mut text = format!(
+        "planned target {}: {} stage(s) [{}], {steps} step(s)",
+        plan.target_stage().display_name(),
+        plan.needed.len(),
+        stage_names(&mut plan.needed.iter().copied()),
+    );
+    if !plan.skipped.is_empty() {
+        let _ = write!(
+            text,
+            "; skipped unused: {}",
+            stage_names(&mut plan.skipped.iter().map(|stage| stage.index))
+        );
+    }
+    if !plan.unused_build_args.is_empty() {
+        let _ = write!(
+            text,
+            "\nwarning: build args not consumed by any stage: {}",
+            plan.unused_build_args.join(", ")
+        );
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let rows = vec![
+            vec!["TARGET".to_owned(), "DESCRIPTION".to_owned()],
+            vec!["build (default)".to_owned(), "the app".to_owned()],
+            vec!["x".to_owned(), String::new()],
+        ];
+        insta::assert_snapshot!(table(&rows), @r"
+        TARGET            DESCRIPTION
+        build (default)   the app
+        x
+        ");
+    }
+}
