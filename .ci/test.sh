@@ -43,6 +43,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
 
+step "doctests"
+cargo test --workspace --doc --locked --quiet
+
 step "tests as $(id -un)"
 cargo nextest run --workspace --locked --no-fail-fast -E 'not test(/conformance/)'
 
