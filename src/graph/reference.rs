@@ -23,9 +23,9 @@ pub struct Reference {
     pub digest: Option<String>,
 }
 
-/// Text that is not a valid image reference.
+/// Text that is not a valid image reference, worded like Docker's errors.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid image reference {input:?}: {reason}")]
+#[error("{reason}")]
 pub struct ReferenceError {
     pub input: String,
     pub reason: String,
@@ -35,18 +35,15 @@ impl Reference {
     /// `registry/repository[:tag][@digest]`, with `:latest` added when neither is given.
     pub fn canonical(&self) -> String {
         let mut out = format!("{}/{}", self.registry, self.repository);
-        match (&self.tag, &self.digest) {
-            (None, None) => out.push_str(":latest"),
-            (tag, digest) => {
-                if let Some(tag) = tag {
-                    out.push(':');
-                    out.push_str(tag);
-                }
-                if let Some(digest) = digest {
-                    out.push('@');
-                    out.push_str(digest);
-                }
-            }
+        if let Some(tag) = &self.tag {
+            out.push(':');
+            out.push_str(tag);
+        } else if self.digest.is_none() {
+            out.push_str(":latest");
+        }
+        if let Some(digest) = &self.digest {
+            out.push('@');
+            out.push_str(digest);
         }
         out
     }
@@ -58,36 +55,67 @@ impl fmt::Display for Reference {
     }
 }
 
+/// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
 fn is_path_component(component: &str) -> bool {
-    // [a-z0-9]+ ((\.|_|__|-+)[a-z0-9]+)*
-    let bytes = component.as_bytes();
-    if bytes.is_empty()
-        || !bytes[0].is_ascii_lowercase() && !bytes[0].is_ascii_digit()
-        || !bytes[bytes.len() - 1].is_ascii_lowercase() && !bytes[bytes.len() - 1].is_ascii_digit()
-    {
-        return false;
-    }
-    let mut previous_separator = String::new();
-    for &byte in bytes {
-        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
-            previous_separator.clear();
-        } else if matches!(byte, b'.' | b'_' | b'-') {
-            previous_separator.push(byte as char);
-            let ok = matches!(previous_separator.as_str(), "." | "_" | "__")
-                || previous_separator.bytes().all(|b| b == b'-');
-            if !ok {
+    let is_run = |run: &str| {
+        !run.is_empty()
+            && run
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    };
+    let mut rest = component;
+    let mut first = true;
+    while !rest.is_empty() {
+        if !first {
+            let separator = if rest.starts_with("__") {
+                2
+            } else if rest.starts_with(['.', '_']) {
+                1
+            } else {
+                rest.chars().take_while(|c| *c == '-').count()
+            };
+            if separator == 0 {
                 return false;
             }
-        } else {
+            rest = &rest[separator..];
+        }
+        let run = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit()))
+            .unwrap_or(rest.len());
+        if !is_run(&rest[..run]) {
             return false;
         }
+        rest = &rest[run..];
+        first = false;
     }
-    true
+    !first
+}
+
+fn is_registry_host(domain: &str) -> bool {
+    let (host, port) = match domain.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || domain.starts_with('[') => (host, Some(port)),
+        _ => (domain, None),
+    };
+    if port.is_some_and(|port| port.is_empty() || !port.chars().all(|c| c.is_ascii_digit())) {
+        return false;
+    }
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
 }
 
 fn is_tag(tag: &str) -> bool {
     let mut chars = tag.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
         && tag.len() <= 128
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
@@ -96,94 +124,89 @@ fn is_digest(digest: &str) -> bool {
     let Some((algorithm, hex)) = digest.split_once(':') else {
         return false;
     };
-    let algorithm_ok = !algorithm.is_empty()
-        && algorithm.chars().all(|c| {
-            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '.' | '_' | '-')
-        });
-    let hex_ok = hex.len() >= 32 && hex.chars().all(|c| c.is_ascii_hexdigit());
-    let sha256_ok = algorithm != "sha256" || hex.len() == 64;
-    algorithm_ok && hex_ok && sha256_ok
-}
-
-fn is_registry_host(host: &str) -> bool {
-    let (name, port) = match host.rsplit_once(':') {
-        Some((name, port)) if !name.ends_with(']') || host.starts_with('[') => (name, Some(port)),
-        _ => (host, None),
+    let algorithm_ok = algorithm.split(['+', '.', '_', '-']).all(|part| {
+        let mut chars = part.chars();
+        chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric())
+    });
+    let length_ok = if algorithm == "sha256" {
+        hex.len() == 64
+    } else {
+        hex.len() >= 32
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
-    let name_ok = !name.is_empty()
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-        });
-    let ipv6_ok = name.starts_with('[') && name.ends_with(']');
-    port_ok && (name_ok || ipv6_ok)
+    algorithm_ok && length_ok && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 impl FromStr for Reference {
     type Err = ReferenceError;
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
-        let error = |reason: &str| ReferenceError {
+        let error = |reason: String| ReferenceError {
             input: input.to_owned(),
-            reason: reason.to_owned(),
+            reason,
         };
+        let invalid = || error("invalid reference format".to_owned());
         if input.is_empty() {
-            return Err(error("empty reference"));
+            return Err(invalid());
+        }
+        if input.len() == 64
+            && input
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        {
+            return Err(error(format!(
+                "invalid repository name ({input}), cannot specify 64-byte hexadecimal strings"
+            )));
         }
         let (rest, digest) = match input.split_once('@') {
-            Some((rest, digest)) => {
-                if !is_digest(digest) {
-                    return Err(error("invalid digest"));
-                }
-                (rest, Some(digest.to_owned()))
-            }
+            Some((rest, digest)) => (rest, Some(digest)),
             None => (input, None),
         };
-        // A tag is after the last ':' that follows the last '/'.
-        let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+        if digest.is_some_and(|digest| !is_digest(digest)) {
+            return Err(invalid());
+        }
+        // A tag follows the last ':' that comes after the last '/'.
+        let last_slash = rest.rfind('/').map_or(0, |at| at + 1);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(colon) => {
-                let tag = &rest[last_slash + colon + 1..];
-                if !is_tag(tag) {
-                    return Err(error("invalid tag"));
-                }
-                (&rest[..last_slash + colon], Some(tag.to_owned()))
-            }
+            Some(at) => (&rest[..last_slash + at], Some(&rest[last_slash + at + 1..])),
             None => (rest, None),
         };
+        if tag.is_some_and(|tag| !is_tag(tag)) {
+            return Err(invalid());
+        }
         let (registry, path) = match name.split_once('/') {
             Some((first, path))
-                if first.contains('.') || first.contains(':') || first == "localhost" =>
+                if first.contains(['.', ':'])
+                    || first == "localhost"
+                    || first.to_lowercase() != first =>
             {
-                if !is_registry_host(first) {
-                    return Err(error("invalid registry host"));
-                }
                 (first.to_owned(), path.to_owned())
             }
             _ => (DOCKER_HUB.to_owned(), name.to_owned()),
         };
-        if path.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(error("repository name must be lowercase"));
+        if path.to_lowercase() != path {
+            return Err(error(format!(
+                "invalid reference format: repository name ({path}) must be lowercase"
+            )));
         }
-        if !path.split('/').all(is_path_component) {
-            return Err(error("invalid repository name"));
+        if !is_registry_host(&registry) || !path.split('/').all(is_path_component) {
+            return Err(invalid());
         }
         let repository = if registry == DOCKER_HUB && !path.contains('/') {
             format!("library/{path}")
         } else {
             path
         };
-        if repository.len() > 255 {
-            return Err(error("repository name is longer than 255 characters"));
+        if registry.len() + 1 + repository.len() > 255 {
+            return Err(error(
+                "repository name must not be more than 255 characters".to_owned(),
+            ));
         }
         Ok(Reference {
             registry,
             repository,
-            tag,
-            digest,
+            tag: tag.map(str::to_owned),
+            digest: digest.map(str::to_owned),
         })
     }
 }
@@ -236,6 +259,10 @@ mod tests {
         for input in [
             "",
             "Busybox",
+            "alpine:",
+            "x/",
+            "foo!",
+            "alpine@sha256:zz",
             "busybox:",
             "busybox:-bad",
             "a//b",
@@ -246,5 +273,7 @@ mod tests {
         ] {
             assert!(input.parse::<Reference>().is_err(), "{input:?}");
         }
+        let error = "docker.io/Library/x".parse::<Reference>().unwrap_err();
+        assert!(error.to_string().contains("must be lowercase"), "{error}");
     }
 }

@@ -37,7 +37,6 @@ mod maintainer;
 mod onbuild;
 pub mod outline;
 pub mod plan;
-pub mod reference;
 mod run;
 pub mod scope;
 mod shell;
@@ -322,7 +321,7 @@ impl Session<'_> {
                 .any(|other| other.from.name.as_deref() == Some(expanded.value.as_str()));
             if expanded.value != "scratch"
                 && !earlier_stage
-                && reference::parse_image_reference(&expanded.value).is_err()
+                && ImageReference::parse(&expanded.value).is_err()
             {
                 self.linter.report(
                     &rules::INVALID_DEFAULT_ARG_IN_FROM,

@@ -13,7 +13,8 @@ use crate::frontend::instructions::{
 };
 use crate::frontend::lint::Warning;
 use crate::frontend::parser::Heredoc;
-use crate::graph::Platform;
+use crate::graph::reference::ReferenceError;
+use crate::graph::{Platform, Reference};
 
 /// A Dockerfile lowered for one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -84,6 +85,17 @@ pub struct ImageReference {
     pub written: String,
     /// Fully qualified (`docker.io/library/alpine:3.20`).
     pub normalized: String,
+}
+
+impl ImageReference {
+    /// Checks `text` as an image reference and records its fully qualified form.
+    pub fn parse(text: &str) -> Result<Self, ReferenceError> {
+        let reference: Reference = text.parse()?;
+        Ok(Self {
+            written: text.to_owned(),
+            normalized: reference.canonical(),
+        })
+    }
 }
 
 /// One stage.

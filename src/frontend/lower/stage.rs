@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Session;
 use super::outline::ArgInfo;
-use super::plan::{Base, FileSource};
-use super::reference::parse_image_reference;
+use super::plan::{Base, FileSource, ImageReference};
 use super::scope::Scope;
 use crate::frontend::instructions::{
     Command, Dockerfile, Instruction, Located, StageDecl, parse_mount, suggest, type_command,
@@ -89,7 +88,7 @@ impl Session<'_> {
             let base = match earlier {
                 Some(parent) => Base::Stage(parent),
                 None if base_name == "scratch" => Base::Scratch,
-                None => Base::Image(parse_image_reference(&base_name).map_err(|error| {
+                None => Base::Image(ImageReference::parse(&base_name).map_err(|error| {
                     located.error_at(
                         &stage.from.base,
                         format!("failed to parse stage name {base_name:?}: {error}"),
@@ -328,7 +327,7 @@ pub(super) fn resolve_from(
     if value == "scratch" {
         return Ok(FileSource::Scratch);
     }
-    match parse_image_reference(value) {
+    match ImageReference::parse(value) {
         Ok(reference) => Ok(FileSource::Image(reference)),
         Err(error) => {
             let names = dockerfile
