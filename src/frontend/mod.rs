@@ -14,6 +14,7 @@ pub mod instructions;
 pub mod lint;
 pub mod lower;
 pub mod parser;
+pub mod path;
 pub mod shell;
 pub mod source;
 pub mod span;

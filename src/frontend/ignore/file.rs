@@ -11,7 +11,7 @@ use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use super::error::IgnoreError;
-use super::pattern::clean;
+use crate::frontend::path::clean;
 
 /// The ignore file in the context root.
 pub(super) const CONTEXT_IGNORE_FILE: &str = ".dockerignore";

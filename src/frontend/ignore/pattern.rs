@@ -12,6 +12,7 @@ use std::fmt;
 
 use super::error::PatternFault;
 use super::glob::{Class, Glob, Token};
+use crate::frontend::path::clean;
 
 /// One line of an ignore file, compiled.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,61 +200,12 @@ impl Matcher {
     }
 }
 
-/// Go's `path.Clean`: one `/` between elements, no `.` elements, `..` taken
-/// back against the element before it (and dropped at the root), no
-/// trailing `/`, and `.` for an empty result.
-pub(super) fn clean(path: &str) -> String {
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|last| *last != "..") => {
-                parts.pop();
-            }
-            ".." if rooted => {}
-            other => parts.push(other),
-        }
-    }
-    let joined = parts.join("/");
-    if rooted {
-        format!("/{joined}")
-    } else if joined.is_empty() {
-        ".".to_owned()
-    } else {
-        joined
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn compiled(text: &str) -> IgnorePattern {
         IgnorePattern::compile(1, text).unwrap().unwrap()
-    }
-
-    #[test]
-    fn clean_follows_go() {
-        for (input, expected) in [
-            ("", "."),
-            (".", "."),
-            ("./", "."),
-            ("a/", "a"),
-            ("a//b", "a/b"),
-            ("a/./b/.", "a/b"),
-            ("a/../b", "b"),
-            ("a/..", "."),
-            ("../a", "../a"),
-            ("../../a/..", "../.."),
-            ("/", "/"),
-            ("/..", "/"),
-            ("/../a", "/a"),
-            ("!./a", "!./a"),
-            ("!/", "!"),
-        ] {
-            assert_eq!(clean(input), expected, "clean({input:?})");
-        }
     }
 
     #[test]

@@ -8,10 +8,10 @@ use super::dispatch::StageLowering;
 use super::outline::MountUse;
 use super::plan::{FileSource, RunMount, RunStep, StepKind};
 use super::stage::resolve_from;
-use super::workdir::{clean_path, join_clean};
 use crate::frontend::instructions::{
     Command, Mount, MountError, MountFlag, MountType, Run, parse_mount,
 };
+use crate::frontend::path::{clean, join_clean};
 use crate::frontend::{ParseError, Span};
 
 /// The last path component, as Go's `path.Base`.
@@ -119,7 +119,7 @@ impl StageLowering<'_, '_> {
                     ));
                 }
                 if mount.kind == MountType::Cache && mount.id.is_none() {
-                    mount.id = Some(clean_path(&written));
+                    mount.id = Some(clean(&written));
                 }
                 Some(target)
             }

@@ -7,48 +7,7 @@ use super::plan::StepKind;
 use crate::frontend::ParseError;
 use crate::frontend::instructions::{Command, Workdir};
 use crate::frontend::lint::rules;
-
-/// `path` joined to `base` (unless absolute) and cleaned, always absolute.
-pub(super) fn join_clean(base: &str, path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    let joined = if path.starts_with('/') {
-        path.to_owned()
-    } else {
-        format!("{base}/{path}")
-    };
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    format!("/{}", parts.join("/"))
-}
-
-/// Go's `path.Clean`: relative paths stay relative, empty becomes `.`.
-pub(super) fn clean_path(path: &str) -> String {
-    if path.starts_with('/') {
-        return join_clean("/", path);
-    }
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|last| *last != "..") => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    }
-}
+use crate::frontend::path::join_clean;
 
 /// A COPY destination against the working directory; a trailing `/` (or `.`
 /// and empty, meaning the directory itself) is kept to mean "into".
@@ -92,22 +51,6 @@ impl StageLowering<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_join_and_clean() {
-        assert_eq!(join_clean("/", "app"), "/app");
-        assert_eq!(join_clean("/app", "../src/./x/"), "/src/x");
-        assert_eq!(join_clean("/app", "/abs"), "/abs");
-        assert_eq!(join_clean("/", ".."), "/");
-    }
-
-    #[test]
-    fn clean_like_go() {
-        assert_eq!(clean_path("/root/.cache/"), "/root/.cache");
-        assert_eq!(clean_path("cache/./x"), "cache/x");
-        assert_eq!(clean_path(""), ".");
-        assert_eq!(clean_path("../a"), "../a");
-    }
 
     #[test]
     fn dest_keeps_directory_slash() {
