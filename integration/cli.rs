@@ -152,3 +152,26 @@ fn dockerfile_on_stdin_with_dash_file() {
     run.assert_success();
     assert!(run.stdout.contains("only"), "{}", run.stdout);
 }
+
+#[test]
+fn build_plan_reports_unused_stages_as_skipped() {
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        "FROM scratch AS deps\nCOPY a /a\n\nFROM scratch AS unused\nCOPY a /b\n\nFROM deps AS final\nCOPY a /c\n",
+    );
+    context.write("a", "x");
+    let run = context.run(&["build", "."]);
+    run.assert_exit(1);
+    assert!(
+        run.stderr
+            .contains("planned target final: 2 stage(s) [deps, final]"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("skipped unused: unused"),
+        "{}",
+        run.stderr
+    );
+}
