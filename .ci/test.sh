@@ -75,7 +75,6 @@ step "README command 1: a sample build from testdata"
 if [ "$(id -u)" = 0 ]; then
   # The toolchain lives in root's home, so the user runs the compiled test
   # binary against copies of xb and testdata it can read.
-  step "integration tests as $TEST_USER"
   integration=$(cargo test --test integration --locked --no-run --message-format=json 2>/dev/null \
     | python3 -c 'import json,sys
 for line in sys.stdin:
