@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 TEST_USER=xbtest          # has /etc/subuid and /etc/subgid ranges
 TEST_USER_NOSUB=xbnosub   # has none
-APT_PACKAGES=(uidmap util-linux passwd)
+APT_PACKAGES=(uidmap util-linux passwd docker-registry skopeo umoci busybox-static)
 
 if [ "$(id -u)" = 0 ]; then
   step "installing Debian packages: ${APT_PACKAGES[*]}"
