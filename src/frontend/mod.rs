@@ -8,6 +8,7 @@
 //! BuildKit's lexer does and [`ignore`] reads `.dockerignore` patterns. Every
 //! error is a [`ParseError`] that names the file, line and column.
 
+pub mod convert;
 pub mod error;
 pub mod ignore;
 pub mod instructions;

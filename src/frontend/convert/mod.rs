@@ -1,0 +1,312 @@
+//! Lowered plan → build graph (BuildKit's `dockerfile2llb`). Each needed
+//! stage becomes a chain of vertices: its base (scratch, an image source or
+//! another stage's last vertex), then one `File` vertex per COPY, ADD or
+//! WORKDIR and one `Exec` vertex per RUN. Metadata instructions make no
+//! vertex: the image config and history travel beside the graph in
+//! [`StageBuild`].
+
+mod copy;
+mod history;
+
+use crate::frontend::lower::{Base, ImageConfig, Plan, Stage, StepKind};
+use crate::graph::{
+    ExecOp, FileAction, FileOp, Graph, Op, Origin, Owner, Platform, SourceOp, Vertex, VertexId,
+};
+
+pub use history::HistoryEntry;
+
+/// What the solver builds and what the exporter needs beside it.
+#[derive(Debug, Clone)]
+pub struct Build {
+    pub graph: Graph,
+    /// One entry per stage of the plan; `None` for stages not needed.
+    pub stages: Vec<Option<StageBuild>>,
+    /// The stage to export.
+    pub target: usize,
+}
+
+/// One stage's result: its last vertex and the config beside it.
+#[derive(Debug, Clone)]
+pub struct StageBuild {
+    pub vertex: VertexId,
+    /// The image the stage starts from, when it is an image (its config is
+    /// the base the stage's config applies to).
+    pub base_image: Option<String>,
+    /// The stage this one starts from, when it is a stage.
+    pub base_stage: Option<usize>,
+    pub platform: Platform,
+    pub config: ImageConfig,
+    /// History entries this stage adds, in order.
+    pub history: Vec<HistoryEntry>,
+}
+
+impl Build {
+    pub fn target_stage(&self) -> &StageBuild {
+        self.stages[self.target]
+            .as_ref()
+            .expect("the target stage is always needed")
+    }
+}
+
+/// Converts `plan` into a graph for `target_platform`.
+pub fn convert(plan: &Plan, target_platform: &Platform) -> Build {
+    let mut graph = Graph::new();
+    let mut stages: Vec<Option<StageBuild>> = vec![None; plan.stages.len()];
+    let mut images: Vec<(String, Platform, VertexId)> = Vec::new();
+    // `needed` is ascending and a stage only depends on earlier ones.
+    for &index in &plan.needed {
+        let stage = &plan.stages[index];
+        let platform = stage
+            .platform
+            .clone()
+            .unwrap_or_else(|| target_platform.clone());
+        let built = convert_stage(&mut graph, &mut images, &stages, stage, &platform, plan);
+        stages[index] = Some(built);
+    }
+    Build {
+        graph,
+        stages,
+        target: plan.target,
+    }
+}
+
+/// The vertex of an image source, added once per (reference, platform).
+pub(crate) fn image_vertex(
+    graph: &mut Graph,
+    images: &mut Vec<(String, Platform, VertexId)>,
+    reference: &str,
+    platform: &Platform,
+) -> VertexId {
+    if let Some((_, _, id)) = images
+        .iter()
+        .find(|(known, known_platform, _)| known == reference && known_platform == platform)
+    {
+        return *id;
+    }
+    let id = graph.add(Vertex {
+        op: Op::Source(SourceOp::Image {
+            reference: reference.to_owned(),
+            platform: platform.clone(),
+        }),
+        inputs: Vec::new(),
+        origin: Origin {
+            name: format!("[internal] load metadata for {reference}"),
+            lines: None,
+        },
+    });
+    images.push((reference.to_owned(), platform.clone(), id));
+    id
+}
+
+fn scratch(graph: &mut Graph) -> VertexId {
+    graph.add(Vertex {
+        op: Op::Source(SourceOp::Scratch),
+        inputs: Vec::new(),
+        origin: Origin {
+            name: "scratch".to_owned(),
+            lines: None,
+        },
+    })
+}
+
+fn convert_stage(
+    graph: &mut Graph,
+    images: &mut Vec<(String, Platform, VertexId)>,
+    stages: &[Option<StageBuild>],
+    stage: &Stage,
+    platform: &Platform,
+    plan: &Plan,
+) -> StageBuild {
+    let (mut current, base_image, base_stage) = match &stage.base {
+        Base::Scratch => (scratch(graph), None, None),
+        Base::Image(reference) => (
+            image_vertex(graph, images, &reference.normalized, platform),
+            Some(reference.normalized.clone()),
+            None,
+        ),
+        Base::Stage(parent) => {
+            let parent_build = stages[*parent]
+                .as_ref()
+                .expect("a base stage is needed before the stages built on it");
+            (parent_build.vertex, None, Some(*parent))
+        }
+    };
+    let total = stage.steps.len() + 1;
+    let stage_name = stage.display_name();
+    let mut history = Vec::new();
+    for (position, step) in stage.steps.iter().enumerate() {
+        let origin = Origin {
+            name: format!("[{stage_name} {}/{total}] {}", position + 2, step.original),
+            lines: Some((step.span.start.line, step.span.end.line)),
+        };
+        let entry = history::entry(step);
+        let next = match &step.kind {
+            StepKind::Copy(copy) | StepKind::Add(copy) => {
+                let is_add = matches!(step.kind, StepKind::Add(_));
+                Some(copy::convert_copy(
+                    graph, images, stages, current, copy, is_add, platform, origin,
+                ))
+            }
+            StepKind::Workdir(path) => Some(graph.add(Vertex {
+                op: Op::File(FileOp {
+                    actions: vec![FileAction::Mkdir {
+                        path: path.clone(),
+                        mode: 0o755,
+                        owner: None,
+                        parents: true,
+                    }],
+                }),
+                inputs: vec![current],
+                origin,
+            })),
+            StepKind::Run(run) => {
+                let args = match &run.command {
+                    crate::frontend::instructions::CommandLine::Exec(args) => args.clone(),
+                    crate::frontend::instructions::CommandLine::Shell(text) => {
+                        let mut shell = run
+                            .shell
+                            .clone()
+                            .unwrap_or_else(|| vec!["/bin/sh".to_owned(), "-c".to_owned()]);
+                        shell.push(text.clone());
+                        shell
+                    }
+                };
+                let mut env = run.env.clone();
+                env.extend(plan.proxy_env());
+                Some(graph.add(Vertex {
+                    op: Op::Exec(ExecOp {
+                        args,
+                        env,
+                        cwd: run.workdir.clone(),
+                        user: run.user.clone(),
+                        network: format!("{:?}", run.network).to_lowercase(),
+                        stdin: None,
+                    }),
+                    inputs: vec![current],
+                    origin,
+                }))
+            }
+            _ => None,
+        };
+        if let Some(next) = next {
+            current = next;
+        }
+        history.push(entry);
+    }
+    StageBuild {
+        vertex: current,
+        base_image,
+        base_stage,
+        platform: platform.clone(),
+        config: stage.config.clone(),
+        history,
+    }
+}
+
+/// `user[:group]` split as Docker reads `--chown`.
+pub(crate) fn parse_owner(chown: &str) -> Owner {
+    match chown.split_once(':') {
+        Some((user, group)) => Owner {
+            user: user.to_owned(),
+            group: Some(group.to_owned()),
+        },
+        None => Owner {
+            user: chown.to_owned(),
+            group: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frontend::Source;
+    use crate::frontend::lower::{LowerOptions, lower};
+    use crate::graph::Op;
+
+    fn build(dockerfile: &str, target: Option<&str>) -> Build {
+        let options = LowerOptions {
+            target: target.map(str::to_owned),
+            build_args: Vec::new(),
+            target_platform: Platform::host(),
+            build_platform: Platform::host(),
+        };
+        let plan = lower(&Source::new("Dockerfile", dockerfile), &options).unwrap();
+        convert(&plan, &Platform::host())
+    }
+
+    const MULTI: &str = "\
+FROM busybox AS one
+COPY a /a
+FROM busybox AS two
+COPY b /b
+FROM scratch AS unused
+COPY c /c
+FROM two
+WORKDIR /app
+COPY --from=one /a /a
+ENV X=1
+";
+
+    #[test]
+    fn stages_share_identical_sources_and_skip_unused() {
+        let build = build(MULTI, None);
+        assert!(
+            build.stages[2].is_none(),
+            "the unused stage makes no vertices"
+        );
+        let sources: Vec<&Op> = (0..build.graph.len())
+            .map(|i| &build.graph.vertex(VertexId(i)).op)
+            .filter(|op| matches!(op, Op::Source(_)))
+            .collect();
+        // One busybox image and one context, though both are named twice.
+        assert_eq!(sources.len(), 2, "{sources:?}");
+        let target = build.target_stage();
+        assert_eq!(target.base_stage, Some(1));
+        assert_eq!(target.history.len(), 3);
+        assert!(target.history[2].empty_layer, "ENV adds no layer");
+        let last = build.graph.vertex(target.vertex);
+        assert!(
+            last.origin
+                .name
+                .starts_with("[stage-3 3/4] COPY --from=one"),
+            "{}",
+            last.origin.name
+        );
+        let one = build.stages[0].as_ref().unwrap().vertex;
+        assert!(
+            last.inputs.contains(&one),
+            "COPY --from=one reads stage one"
+        );
+        assert_eq!(last.origin.lines, Some((9, 9)));
+    }
+
+    #[test]
+    fn target_limits_the_graph() {
+        let build = build(MULTI, Some("one"));
+        assert!(build.stages[1].is_none());
+        assert!(build.stages[3].is_none());
+        assert_eq!(build.graph.closure(build.target_stage().vertex).len(), 3);
+    }
+
+    #[test]
+    fn link_merges_a_copy_made_on_scratch() {
+        let build = build("FROM busybox\nCOPY --link a /a\n", None);
+        let last = build.graph.vertex(build.target_stage().vertex);
+        assert!(matches!(last.op, Op::Merge(_)));
+        assert_eq!(last.inputs.len(), 2);
+    }
+
+    #[test]
+    fn heredoc_copy_becomes_mkfile() {
+        let build = build("FROM scratch\nCOPY <<EOF /etc/motd\nhello\nEOF\n", None);
+        let last = build.graph.vertex(build.target_stage().vertex);
+        let Op::File(file) = &last.op else {
+            panic!("not a file op")
+        };
+        assert!(
+            matches!(&file.actions[..], [FileAction::Mkfile { path, data, .. }]
+            if path == "/etc/motd" && data == b"hello\n")
+        );
+    }
+}
