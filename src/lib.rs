@@ -10,6 +10,7 @@ pub mod frontend;
 pub mod graph;
 pub mod hint;
 pub mod settings;
+pub mod solver;
 pub mod source;
 
 #[cfg(test)]

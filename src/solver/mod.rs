@@ -1,0 +1,8 @@
+//! The solver: walks the graph from the requested target only, runs ready
+//! vertices in parallel on rayon's work-stealing pool, and cancels the rest
+//! cleanly when one fails. It never prints; what runs a vertex (cache
+//! lookup, pulls, file ops) is an [`Executor`] given by the caller.
+
+pub mod scheduler;
+
+pub use scheduler::{Executor, SolveError, solve};
