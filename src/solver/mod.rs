@@ -3,6 +3,7 @@
 //! cleanly when one fails. It never prints; what runs a vertex (cache
 //! lookup, pulls, file ops) is an [`Executor`] given by the caller.
 
+pub mod file;
 pub mod scheduler;
 
 pub use scheduler::{Executor, SolveError, solve};

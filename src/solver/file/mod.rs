@@ -1,0 +1,7 @@
+//! Running `File` ops: COPY/ADD, mkdir, mkfile, rm and symlink against a
+//! stage's filesystem. This folder holds the rules Docker gives them:
+//! owner names resolved in the destination's own passwd and group files
+//! ([`owner`]) and `--chmod` modes ([`chmod`]).
+
+pub mod chmod;
+pub mod owner;
