@@ -139,6 +139,18 @@ pub struct BuildArgs {
     /// Print only the image ID on success; suppress the build output.
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// The store for cache and layers (default: `$XDG_DATA_HOME/xb`, else `~/.local/share/xb`).
+    #[arg(long, value_name = "DIR", env = "XB_ROOT", help_heading = "xb options")]
+    pub root: Option<PathBuf>,
+
+    /// A registry host reached over plain HTTP (loopback hosts always are).
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST",
+        help_heading = "xb options"
+    )]
+    pub insecure_registries: Vec<String>,
 }
 
 #[cfg(test)]

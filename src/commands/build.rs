@@ -82,6 +82,7 @@ fn build_only_flags(args: &BuildArgs) -> Vec<&'static str> {
         (!args.labels.is_empty(), "--label"),
         (!args.build_contexts.is_empty(), "--build-context"),
         (args.iidfile.is_some(), "--iidfile"),
+        (!args.insecure_registries.is_empty(), "--insecure-registry"),
     ];
     given
         .into_iter()
