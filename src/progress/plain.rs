@@ -303,6 +303,68 @@ mod tests {
     }
 
     #[test]
+    fn plain_lines_stay_whole_when_many_threads_report() {
+        let buffer = SharedBuffer::default();
+        let mut display = super::super::reporter_to(
+            crate::settings::Progress::Plain,
+            false,
+            Box::new(buffer.clone()),
+            super::super::Terminal {
+                color: true,
+                width: 80,
+                height: 24,
+            },
+        );
+        let reporter: &dyn Reporter = &*display;
+        std::thread::scope(|scope| {
+            for id in 1..=8 {
+                scope.spawn(move || {
+                    let vertex = VertexInfo {
+                        id: VertexId(id),
+                        digest: None,
+                        name: format!("[stage-{id} 1/1] COPY {id} /"),
+                        started: SystemTime::now(),
+                    };
+                    reporter.on_vertex_start(&vertex);
+                    for line in 0..20 {
+                        let text = format!("vertex {id} line {line}\n");
+                        let stream = LogStream::Stdout;
+                        reporter.on_vertex_log(
+                            vertex.id,
+                            stream,
+                            text.as_bytes(),
+                            SystemTime::now(),
+                        );
+                    }
+                    reporter.on_vertex_done(
+                        vertex.id,
+                        &VertexOutcome::Completed,
+                        SystemTime::now(),
+                    );
+                });
+            }
+        });
+        display.finish().unwrap();
+        let output = buffer.text();
+        let mut seen = HashMap::new();
+        for line in output.lines().filter(|line| !line.is_empty()) {
+            let (number, text) = line.split_once(' ').expect("#N text");
+            assert!(number.starts_with('#'), "{line}");
+            let entry: &mut Vec<&str> = seen.entry(number).or_default();
+            entry.push(text);
+        }
+        assert_eq!(seen.len(), 8, "{output}");
+        for texts in seen.values() {
+            let logs: Vec<_> = texts
+                .iter()
+                .filter(|text| text.contains(" line "))
+                .collect();
+            assert_eq!(logs.len(), 20, "{texts:?}");
+            assert!(texts.last().unwrap().starts_with("DONE "), "{texts:?}");
+        }
+    }
+
+    #[test]
     fn plain_keeps_going_after_a_write_fails() {
         let mut display = PlainDisplay::new(Box::new(fixture::BrokenPipe));
         fixture::replay(&fixture::sample_build(), &display);

@@ -40,22 +40,29 @@ pub struct TtyDisplay {
 }
 
 struct Shared {
+    /// What events update; callbacks hold this lock only to update it.
+    view: Mutex<View>,
+    /// The terminal side, which only the render thread and `finish` use,
+    /// so a slow terminal never holds up a callback.
     screen: Mutex<Screen>,
     /// Wakes the render thread early to stop it.
     wake: Condvar,
     clock: Clock,
 }
 
+struct View {
+    state: BuildState,
+    stop: bool,
+}
+
 struct Screen {
     out: Box<dyn Write + Send>,
     status: WriteStatus,
-    state: BuildState,
     terminal: Terminal,
     /// Whether to ask stderr for its size before each frame.
     follow_stderr: bool,
     /// Lines of the frame on screen, which the next frame overwrites.
     drawn: usize,
-    stop: bool,
 }
 
 impl TtyDisplay {
@@ -81,14 +88,16 @@ impl TtyDisplay {
         clock: Clock,
     ) -> Shared {
         Shared {
+            view: Mutex::new(View {
+                state: BuildState::default(),
+                stop: false,
+            }),
             screen: Mutex::new(Screen {
                 out,
                 status: WriteStatus::default(),
-                state: BuildState::default(),
                 terminal,
                 follow_stderr: follow,
                 drawn: 0,
-                stop: false,
             }),
             wake: Condvar::new(),
             clock,
@@ -110,56 +119,43 @@ impl TtyDisplay {
         }
     }
 
+    /// The build state, locked for one update.
+    fn view(&self) -> MutexGuard<'_, View> {
+        self.shared.view()
+    }
+}
+
+impl Shared {
+    fn view(&self) -> MutexGuard<'_, View> {
+        self.view.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
     fn screen(&self) -> MutexGuard<'_, Screen> {
-        self.shared
-            .screen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.screen.lock().unwrap_or_else(PoisonError::into_inner)
     }
-}
 
-/// Redraws every [`FRAME_INTERVAL`] until told to stop; spurious wake-ups
-/// do not draw early.
-fn render_loop(shared: &Shared) {
-    let mut screen = shared.screen.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut next = Instant::now();
-    while !screen.stop {
-        let now = Instant::now();
-        if now >= next {
-            screen.draw((shared.clock)(), true);
-            next = now + FRAME_INTERVAL;
-        }
-        let wait = next.saturating_duration_since(Instant::now());
-        screen = shared
-            .wake
-            .wait_timeout(screen, wait)
-            .unwrap_or_else(PoisonError::into_inner)
-            .0;
-    }
-}
-
-impl Screen {
     /// Overwrites the frame on screen with the frame at `now`; a `live`
     /// frame fits the terminal's height, the final one shows everything.
-    fn draw(&mut self, now: SystemTime, live: bool) {
-        if live && self.follow_stderr {
+    fn draw(&self, now: SystemTime, live: bool) {
+        let mut screen = self.screen();
+        if live && screen.follow_stderr {
             if let Some((width, height)) = super::stderr_size() {
-                self.terminal.width = width;
-                self.terminal.height = height;
+                screen.terminal.width = width;
+                screen.terminal.height = height;
             }
         }
         let style = FrameStyle {
-            width: self.terminal.width,
-            height: live.then_some(self.terminal.height),
-            color: self.terminal.color,
+            width: screen.terminal.width,
+            height: live.then_some(screen.terminal.height),
+            color: screen.terminal.color,
         };
-        let lines = frame::render(&self.state, now, &style);
+        let lines = frame::render(&self.view().state, now, &style);
         let mut text = String::new();
-        if self.drawn == 0 {
+        if screen.drawn == 0 {
             text.push_str(HIDE_CURSOR);
         } else {
             // Back to the first column of the frame's first line.
-            let _ = write!(text, "\x1b[{}A\r", self.drawn);
+            let _ = write!(text, "\x1b[{}A\r", screen.drawn);
         }
         for line in &lines {
             text.push_str(line);
@@ -170,42 +166,64 @@ impl Screen {
         if !live {
             text.push_str(SHOW_CURSOR);
         }
-        self.drawn = lines.len();
-        let out = &mut self.out;
-        self.status.attempt(|| {
+        screen.drawn = lines.len();
+        let Screen { out, status, .. } = &mut *screen;
+        status.attempt(|| {
             out.write_all(text.as_bytes())?;
             out.flush()
         });
     }
 }
 
+/// Redraws every [`FRAME_INTERVAL`] until told to stop; spurious wake-ups
+/// do not draw early.
+fn render_loop(shared: &Shared) {
+    let mut next = Instant::now();
+    let mut view = shared.view();
+    while !view.stop {
+        let now = Instant::now();
+        if now >= next {
+            drop(view);
+            shared.draw((shared.clock)(), true);
+            next = now + FRAME_INTERVAL;
+            view = shared.view();
+            continue;
+        }
+        view = shared
+            .wake
+            .wait_timeout(view, next - now)
+            .unwrap_or_else(PoisonError::into_inner)
+            .0;
+    }
+}
+
 impl Reporter for TtyDisplay {
     fn on_vertex_start(&self, vertex: &VertexInfo) {
-        self.screen().state.start(vertex);
+        self.view().state.start(vertex);
     }
 
     fn on_vertex_cached(&self, id: VertexId, at: SystemTime) {
-        self.screen().state.cached(id, at);
+        self.view().state.cached(id, at);
     }
 
     fn on_vertex_log(&self, id: VertexId, stream: LogStream, bytes: &[u8], at: SystemTime) {
-        self.screen().state.log(id, stream, bytes, at);
+        self.view().state.log(id, stream, bytes, at);
     }
 
     fn on_vertex_progress(&self, id: VertexId, item: &ProgressItem, at: SystemTime) {
-        self.screen().state.progress(id, item, at);
+        self.view().state.progress(id, item, at);
     }
 
     fn on_vertex_warning(&self, id: VertexId, message: &str, _at: SystemTime) {
-        self.screen().state.warning(id, message);
+        self.view().state.warning(id, message);
     }
 
     fn on_vertex_done(&self, id: VertexId, outcome: &VertexOutcome, at: SystemTime) {
-        self.screen().state.done(id, outcome, at);
+        self.view().state.done(id, outcome, at);
     }
 
     fn on_build_done(&self, at: SystemTime) {
-        self.screen().state.build_done(at);
+        self.view().state.build_done(at);
     }
 }
 
@@ -214,24 +232,22 @@ impl ProgressDisplay for TtyDisplay {
         if std::mem::replace(&mut self.finished, true) {
             return Ok(());
         }
-        self.screen().stop = true;
+        self.shared.view().stop = true;
         self.shared.wake.notify_all();
         if let Some(thread) = self.thread.take() {
             // A render thread that panicked drew nothing more; the final
             // frame below still shows the build.
             let _ = thread.join();
         }
-        let now = (self.shared.clock)();
-        let mut screen = self.screen();
-        screen.draw(now, false);
-        let Screen {
-            out, status, state, ..
-        } = &mut *screen;
+        self.shared.draw((self.shared.clock)(), false);
+        let mut screen = self.shared.screen();
+        let view = self.shared.view();
+        let Screen { out, status, .. } = &mut *screen;
         status.attempt(|| {
-            state.write_error_blocks(out)?;
+            view.state.write_error_blocks(out)?;
             out.flush()
         });
-        screen.status.take("tty")
+        status.take("tty")
     }
 }
 
@@ -267,8 +283,7 @@ mod tests {
     }
 
     fn redraw(display: &TtyDisplay) {
-        let now = (display.shared.clock)();
-        display.screen().draw(now, true);
+        display.shared.draw((display.shared.clock)(), true);
     }
 
     #[test]
