@@ -9,6 +9,7 @@ pub mod commands;
 pub mod frontend;
 pub mod graph;
 pub mod hint;
+pub mod progress;
 pub mod settings;
 pub mod solver;
 pub mod source;
