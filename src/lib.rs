@@ -11,6 +11,7 @@ pub mod graph;
 pub mod hint;
 pub mod settings;
 pub mod source;
+pub mod store;
 
 #[cfg(test)]
 mod test_support;
