@@ -34,9 +34,17 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
     }
     let report = if root.exists() {
         let store = Store::open(&root).with_context(|| format!("open store {}", root.display()))?;
-        store
-            .prune(options)
-            .with_context(|| format!("prune store {}", root.display()))?
+        let context = || format!("prune store {}", root.display());
+        if let Some(report) = store.try_prune(options).with_context(context)? {
+            report
+        } else {
+            writeln!(
+                std::io::stderr(),
+                "waiting for other xb processes to stop using {}",
+                root.display()
+            )?;
+            store.prune(options).with_context(context)?
+        }
     } else {
         PruneReport::default()
     };

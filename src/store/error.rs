@@ -65,6 +65,8 @@ pub enum Error {
     },
     #[error("write record {path}")]
     WriteRecord { path: PathBuf, source: io::Error },
+    #[error("write reference {path}")]
+    WriteRef { path: PathBuf, source: io::Error },
     #[error("read record {path}")]
     ReadRecord { path: PathBuf, source: io::Error },
     #[error("invalid store name {name:?} (expected lowercase letters, digits and '-')")]

@@ -100,7 +100,7 @@ impl Store {
             digest: *digest,
         })
         .expect("a name and a digest serialize");
-        self.write_atomic(&path, &bytes, |path, source| Error::WriteRecord {
+        self.write_atomic(&path, &bytes, |path, source| Error::WriteRef {
             path,
             source,
         })

@@ -23,7 +23,8 @@
 //! Several processes may use one store at once. Everything is written to
 //! scratch, fsynced, and renamed into place, so a reader sees a whole entry
 //! or none; a process killed at any point leaves only scratch, which the
-//! next open sweeps.
+//! next open sweeps. (Directories are not fsynced after a rename: after a
+//! power loss an entry may be missing, which is a cache miss, never torn.)
 //!
 //! ```no_run
 //! use xb::graph::Digest;

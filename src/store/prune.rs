@@ -77,6 +77,17 @@ impl Store {
         result
     }
 
+    /// [`Store::prune`] if no other process is using the store right now;
+    /// `None` (and nothing removed) if one is.
+    pub fn try_prune(&self, options: PruneOptions) -> Result<Option<PruneReport>> {
+        if !self.lock.make_exclusive(false)? {
+            return Ok(None);
+        }
+        let result = prune_exclusive(&self.root, options, SystemTime::now());
+        self.lock.make_shared()?;
+        result.map(Some)
+    }
+
     /// Evicts least recently used entries until the store takes at most
     /// `max_bytes` (see [`default_cap`]). It never waits: when other
     /// processes are using the store it does nothing and says so in
@@ -338,6 +349,8 @@ mod tests {
         let report = store.enforce_cap(1500).unwrap();
         assert!(report.skipped);
         assert!(report.removed.is_empty());
+        assert_eq!(store.try_prune(PruneOptions::default()).unwrap(), None);
+        assert_eq!(store.usage().unwrap().entries.len(), 4);
         drop(other);
 
         let report = store.enforce_cap(1500).unwrap();
