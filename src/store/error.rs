@@ -30,6 +30,10 @@ pub enum Error {
         found: String,
         expected: u32,
     },
+    #[error(
+        "{path} is not empty and is not an xb store (it has no version file); pass an empty or new directory"
+    )]
+    NotAStore { path: PathBuf },
     #[error("write store version {path}")]
     WriteVersion { path: PathBuf, source: io::Error },
     #[error("create temporary file {path}")]

@@ -239,10 +239,8 @@ fn check_version(root: &Path, path: &Path) -> Result<bool> {
                     !(RESERVED.contains(&name.as_ref()) || name.ends_with(".lock"))
                 });
             if foreign {
-                return Err(Error::UnsupportedVersion {
-                    path: path.to_owned(),
-                    found: "none (a non-empty directory that is not an xb store)".to_owned(),
-                    expected: FORMAT_VERSION,
+                return Err(Error::NotAStore {
+                    path: root.to_owned(),
                 });
             }
             Ok(false)
