@@ -8,3 +8,4 @@ mod call;
 mod cli;
 mod errors;
 mod layering;
+mod store;

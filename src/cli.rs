@@ -31,6 +31,53 @@ pub enum Command {
         /// The shell to complete for.
         shell: clap_complete::Shell,
     },
+    /// Show the store's disk usage.
+    Du(DuArgs),
+    /// Remove build cache from the store.
+    Prune(PruneArgs),
+}
+
+/// Where the store lives; shared by the commands that manage it.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The store directory (default: `$XDG_DATA_HOME/xb`, else `~/.local/share/xb`).
+    #[arg(long, env = "XB_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// `xb du [--verbose]`.
+#[derive(Debug, Args)]
+pub struct DuArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// List every cache record, reference and blob.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// `xb prune [OPTIONS]`, as `docker buildx prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Also remove resolved image tags and what only they keep.
+    #[arg(short, long)]
+    pub all: bool,
+
+    /// Keep the most recently used entries up to this size (e.g. `10GB`, `512MiB`).
+    #[arg(long = "keep-storage", value_name = "SIZE")]
+    pub keep_storage: Option<String>,
+
+    /// Filter what to remove: `until=DURATION` (e.g. `24h`, `30m`) removes
+    /// only entries unused for that long.
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 /// `xb build [OPTIONS] CONTEXT`.
@@ -198,5 +245,28 @@ mod tests {
         assert!(error.to_string().contains("--tag"), "{error}");
         let error = Cli::try_parse_from(["xb", "build", "--call", "lint", "."]).unwrap_err();
         assert!(error.to_string().contains("--call"), "{error}");
+    }
+
+    #[test]
+    fn prune_reads_its_flags() {
+        let cli = Cli::try_parse_from([
+            "xb",
+            "prune",
+            "--root",
+            "/s",
+            "-af",
+            "--keep-storage",
+            "1GB",
+            "--filter",
+            "until=24h",
+        ])
+        .unwrap();
+        let Command::Prune(args) = cli.command else {
+            panic!("not a prune")
+        };
+        assert!(args.all && args.force);
+        assert_eq!(args.store.root, Some(PathBuf::from("/s")));
+        assert_eq!(args.keep_storage.as_deref(), Some("1GB"));
+        assert_eq!(args.filters, ["until=24h"]);
     }
 }

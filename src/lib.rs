@@ -13,6 +13,7 @@ pub mod progress;
 pub mod settings;
 pub mod solver;
 pub mod source;
+pub mod store;
 
 #[cfg(test)]
 mod test_support;

@@ -5,6 +5,8 @@
 mod build;
 mod call;
 mod completion;
+mod du;
+mod prune;
 mod version;
 
 use std::process::ExitCode;
@@ -53,5 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Build(args) => build::build(&args),
         Command::Version => version::version(),
         Command::Completion { shell } => completion::completion(shell),
+        Command::Du(args) => du::du(&args),
+        Command::Prune(args) => prune::prune(&args),
     }
 }
