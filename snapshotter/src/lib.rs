@@ -51,6 +51,9 @@ mod stat;
 mod store;
 mod view;
 
+#[cfg(test)]
+mod testutil;
+
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
