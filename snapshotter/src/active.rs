@@ -206,3 +206,213 @@ impl ActiveSnapshot {
         Ok((layer_path, disk, metadata))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+    use crate::testutil::{Attrs, LayerTar, ROOT_DIR, ROOT_FILE, is_root, store, tree};
+    use crate::{DiffOptions, EntryKind};
+
+    fn base(snapshotter: &Snapshotter) -> SnapshotId {
+        let tar = LayerTar::new()
+            .dir(
+                "etc",
+                Attrs {
+                    mode: 0o750,
+                    gid: 4,
+                    ..ROOT_DIR
+                },
+            )
+            .file("etc/motd", b"hi", ROOT_FILE)
+            .dir("var", ROOT_DIR)
+            .dir("var/cache", ROOT_DIR)
+            .file("var/cache/old", b"old", ROOT_FILE)
+            .finish();
+        snapshotter.apply(&tar[..], None).unwrap().id
+    }
+
+    /// Entry names with owner and mode as a tar lists them.
+    fn tar_listing(tar: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let header = entry.header();
+                format!(
+                    "{} {}:{} {:o}",
+                    String::from_utf8_lossy(&entry.path_bytes()),
+                    header.uid().unwrap(),
+                    header.gid().unwrap(),
+                    header.mode().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prepare_write_commit_shows_in_view_and_diff() {
+        let (_dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let mut active = snapshotter.prepare(Some(&base)).unwrap();
+        active.create_dir_all(Path::new("/app/bin")).unwrap();
+        fs_err::write(active.upper_dir().join("app/bin/run"), "#!/bin/sh\n").unwrap();
+        active.set_mode(Path::new("/app/bin/run"), 0o4755).unwrap();
+        active
+            .set_owner(Path::new("/app/bin/run"), 1000, 1000)
+            .unwrap();
+        active.set_owner(Path::new("/app"), 1000, 1000).unwrap();
+        active.set_mtime(Path::new("/app/bin/run"), 1_000).unwrap();
+        active.whiteout(Path::new("/etc/motd")).unwrap();
+        active.make_opaque(Path::new("/var/cache")).unwrap();
+        assert_eq!(active.parent(), Some(&base));
+        let top = active.commit().unwrap();
+
+        let view = snapshotter.view(&top).unwrap();
+        let run = view.metadata(Path::new("/app/bin/run")).unwrap().unwrap();
+        assert_eq!(
+            (run.uid, run.gid, run.mode, run.mtime),
+            (1000, 1000, 0o4755, 1_000)
+        );
+        let app = view.metadata(Path::new("/app")).unwrap().unwrap();
+        assert_eq!((app.kind, app.uid), (EntryKind::Dir, 1000));
+        assert_eq!(view.metadata(Path::new("/etc/motd")).unwrap(), None);
+        assert!(view.read_dir(Path::new("/var/cache")).unwrap().is_empty());
+        // A parent made for the whiteout keeps the lower directory's attributes.
+        let etc = view.metadata(Path::new("/etc")).unwrap().unwrap();
+        assert_eq!((etc.gid, etc.mode), (4, 0o750));
+
+        let mut tar = Vec::new();
+        snapshotter
+            .diff(&top, &mut tar, DiffOptions::default())
+            .unwrap();
+        assert_eq!(
+            tar_listing(&tar),
+            [
+                "app/ 1000:1000 755",
+                "app/bin/ 0:0 755",
+                "app/bin/run 1000:1000 4755",
+                "etc/ 0:4 750",
+                "etc/.wh.motd 0:0 0",
+                "var/ 0:0 755",
+                "var/cache/ 0:0 755",
+                "var/cache/.wh..wh..opq 0:0 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn set_owner_on_disk_when_root_in_metadata_otherwise() {
+        let (_dir, snapshotter) = store();
+        let mut active = snapshotter.prepare(None).unwrap();
+        let file = active.upper_dir().join("f");
+        fs_err::write(&file, "x").unwrap();
+        active.set_mode(Path::new("f"), 0o2750).unwrap();
+        active.set_owner(Path::new("f"), 1000, 1000).unwrap();
+        let on_disk = fs_err::metadata(&file).unwrap();
+        let record = active
+            .entries
+            .record(&LayerPath::from_user(Path::new("f")).unwrap());
+        if is_root() {
+            use std::os::unix::fs::MetadataExt as _;
+            assert_eq!((on_disk.uid(), on_disk.gid()), (1000, 1000));
+            assert_eq!(on_disk.permissions().mode() & 0o7777, 0o2750);
+            assert_eq!(record.and_then(|record| record.uid), None);
+        } else {
+            assert_eq!(record.and_then(|record| record.uid), Some(1000));
+        }
+    }
+
+    #[test]
+    fn set_owner_never_follows_a_symlink_in_the_upper_dir() {
+        let (_dir, snapshotter) = store();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        fs_err::write(&target, "x").unwrap();
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let before = fs_err::metadata(&target).unwrap();
+        let mut active = snapshotter.prepare(None).unwrap();
+        std::os::unix::fs::symlink(&target, active.upper_dir().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), active.upper_dir().join("dir")).unwrap();
+        active.set_owner(Path::new("/link"), 1000, 1000).unwrap();
+        active.set_mode(Path::new("/link"), 0o777).unwrap();
+        assert!(matches!(
+            active.set_owner(Path::new("/dir/target"), 1000, 1000),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            active.whiteout(Path::new("/dir/target")),
+            Err(Error::NotADirectory { .. })
+        ));
+        let after = fs_err::metadata(&target).unwrap();
+        assert_eq!(
+            format!("{:?}", before.permissions()),
+            format!("{:?}", after.permissions())
+        );
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            assert_eq!(before.uid(), after.uid());
+        }
+        let id = active.commit().unwrap();
+        let link = snapshotter
+            .view(&id)
+            .unwrap()
+            .metadata(Path::new("/link"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((link.kind, link.uid), (EntryKind::Symlink, 1000));
+    }
+
+    #[test]
+    fn dropped_active_snapshot_leaves_nothing() {
+        let (dir, snapshotter) = store();
+        let mut active = snapshotter.prepare(None).unwrap();
+        active.create_dir_all(Path::new("a/b")).unwrap();
+        fs_err::write(active.upper_dir().join("a/b/c"), "x").unwrap();
+        drop(active);
+        assert_eq!(tree(&dir.path().join("store")), ["snapshots", "staging"]);
+        assert!(snapshotter.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn remove_refuses_a_parent_and_list_reports_sizes() {
+        let (dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let active = snapshotter.prepare(Some(&base)).unwrap();
+        fs_err::write(active.upper_dir().join("big"), vec![7_u8; 64 * 1024]).unwrap();
+        let top = active.commit().unwrap();
+
+        let infos = snapshotter.list().unwrap();
+        assert_eq!(infos.len(), 2);
+        let top_info = snapshotter.info(&top).unwrap();
+        assert_eq!(top_info.parent.as_ref(), Some(&base));
+        assert!(top_info.size >= 64 * 1024, "{}", top_info.size);
+        assert_eq!(snapshotter.size(&top).unwrap(), top_info.size);
+        assert!(snapshotter.info(&base).unwrap().diff_id.is_some());
+
+        assert!(matches!(
+            snapshotter.remove(&base),
+            Err(Error::RemoveParent { child, .. }) if child == top
+        ));
+        snapshotter.remove(&top).unwrap();
+        snapshotter.remove(&base).unwrap();
+        assert!(matches!(
+            snapshotter.view(&base),
+            Err(Error::FindSnapshot { .. })
+        ));
+        assert_eq!(tree(&dir.path().join("store")), ["snapshots", "staging"]);
+    }
+
+    #[test]
+    fn clean_staging_removes_only_dead_writers() {
+        let (dir, snapshotter) = store();
+        let staging = dir.path().join("store/staging");
+        fs_err::create_dir_all(staging.join("999999999-dead/fs")).unwrap();
+        let active = snapshotter.prepare(None).unwrap();
+        assert_eq!(snapshotter.clean_staging().unwrap(), 1);
+        assert!(active.upper_dir().exists());
+    }
+}

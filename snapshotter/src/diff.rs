@@ -241,3 +241,180 @@ fn collect(fs: &Path, dir: &LayerPath, items: &mut Vec<(LayerPath, Item)>) -> Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    use super::*;
+    use crate::testutil::{Attrs, LayerTar, ROOT_DIR, ROOT_FILE, store};
+    use crate::{SnapshotId, Snapshotter};
+
+    fn layer() -> Vec<u8> {
+        LayerTar::new()
+            .dir(
+                "app",
+                Attrs {
+                    uid: 1000,
+                    gid: 1000,
+                    mtime: 2_000_000_000,
+                    ..ROOT_DIR
+                },
+            )
+            .marker("app/.wh.gone")
+            .file(
+                "app/new",
+                b"new",
+                Attrs {
+                    uid: 1000,
+                    gid: 1000,
+                    mtime: 2_000_000_000,
+                    ..ROOT_FILE
+                },
+            )
+            .file(
+                "app/old",
+                b"old",
+                Attrs {
+                    mtime: 1_000,
+                    ..ROOT_FILE
+                },
+            )
+            .hardlink(
+                "app/old-link",
+                "app/old",
+                Attrs {
+                    mtime: 1_000,
+                    ..ROOT_FILE
+                },
+            )
+            .file(
+                "nobody",
+                b"",
+                Attrs {
+                    uid: 65534,
+                    gid: 65534,
+                    mode: 0o600,
+                    mtime: 5,
+                },
+            )
+            .finish()
+    }
+
+    fn diff_bytes(snapshotter: &Snapshotter, id: &SnapshotId, options: DiffOptions) -> Vec<u8> {
+        let mut out = Vec::new();
+        snapshotter.diff(id, &mut out, options).unwrap();
+        out
+    }
+
+    fn mtimes(tar: &[u8]) -> Vec<(String, u64)> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (
+                    String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+                    entry.header().mtime().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn diff_clamps_mtimes_to_source_date_epoch() {
+        let (_dir, snapshotter) = store();
+        let id = snapshotter.apply(&layer()[..], None).unwrap().id;
+        let epoch = 1_500_000_000;
+        let clamped = diff_bytes(
+            &snapshotter,
+            &id,
+            DiffOptions {
+                clamp_mtime: Some(epoch),
+            },
+        );
+        let epoch = u64::try_from(epoch).unwrap();
+        assert_eq!(
+            mtimes(&clamped),
+            [
+                ("app/".to_owned(), epoch),
+                ("app/.wh.gone".to_owned(), epoch),
+                ("app/new".to_owned(), epoch),
+                ("app/old".to_owned(), 1_000),
+                ("app/old-link".to_owned(), 1_000),
+                ("nobody".to_owned(), 5),
+            ]
+        );
+        let unclamped = diff_bytes(&snapshotter, &id, DiffOptions::default());
+        assert!(
+            unclamped == layer(),
+            "unclamped diff differs from the applied tar"
+        );
+        assert!(clamped != unclamped);
+    }
+
+    #[test]
+    fn diff_is_identical_across_stores_and_runs() {
+        let (_first_dir, first) = store();
+        let (_second_dir, second) = store();
+        let first_id = first.apply(&layer()[..], None).unwrap().id;
+        let second_id = second.apply(&layer()[..], None).unwrap().id;
+        let options = DiffOptions {
+            clamp_mtime: Some(1_700_000_000),
+        };
+        let once = diff_bytes(&first, &first_id, options);
+        assert!(once == diff_bytes(&first, &first_id, options));
+        assert!(once == diff_bytes(&second, &second_id, options));
+    }
+
+    #[test]
+    fn diff_is_read_back_by_system_tar_with_numeric_owners() {
+        let (dir, snapshotter) = store();
+        let id = snapshotter.apply(&layer()[..], None).unwrap().id;
+        let tar_path = dir.path().join("layer.tar");
+        let file = fs_err::File::create(&tar_path).unwrap();
+        snapshotter.diff(&id, file, DiffOptions::default()).unwrap();
+        let output = Command::new("tar")
+            .args(["--numeric-owner", "-tvf"])
+            .arg(&tar_path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let listing = String::from_utf8(output.stdout).unwrap();
+        let lines: Vec<(&str, &str)> = listing
+            .lines()
+            .map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                (fields[1], fields[5])
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("1000/1000", "app/"),
+                ("0/0", "app/.wh.gone"),
+                ("1000/1000", "app/new"),
+                ("0/0", "app/old"),
+                ("0/0", "app/old-link"),
+                ("65534/65534", "nobody"),
+            ]
+        );
+        assert!(
+            listing.contains("app/old-link link to app/old"),
+            "{listing}"
+        );
+    }
+
+    #[test]
+    fn diff_refuses_files_named_like_whiteouts() {
+        let (_dir, snapshotter) = store();
+        let active = snapshotter.prepare(None).unwrap();
+        fs_err::write(active.upper_dir().join(".wh.sneaky"), "x").unwrap();
+        let id = active.commit().unwrap();
+        assert!(matches!(
+            snapshotter.diff(&id, io::sink(), DiffOptions::default()),
+            Err(Error::ReservedName { .. })
+        ));
+    }
+}

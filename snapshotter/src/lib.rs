@@ -44,6 +44,7 @@ mod diff;
 mod digest;
 mod entries;
 mod error;
+mod extract;
 mod id;
 mod idmap;
 mod path;

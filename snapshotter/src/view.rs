@@ -241,3 +241,177 @@ impl View {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use super::*;
+    use crate::Snapshotter;
+    use crate::testutil::{Attrs, LayerTar, ROOT_DIR, ROOT_FILE, store};
+
+    fn base_layer() -> Vec<u8> {
+        LayerTar::new()
+            .symlink("escape", "/../../..", ROOT_FILE)
+            .dir("etc", ROOT_DIR)
+            .file("etc/motd", b"hello\n", ROOT_FILE)
+            .symlink("etc/os-release", "../usr/lib/os-release", ROOT_FILE)
+            .file("etc/passwd", b"root:x:0:0::/root:/bin/sh\n", ROOT_FILE)
+            .symlink("lib", "usr/lib", ROOT_FILE)
+            .symlink("loop-a", "loop-b", ROOT_FILE)
+            .symlink("loop-b", "/loop-a", ROOT_FILE)
+            .dir("opt", ROOT_DIR)
+            .file("opt/x", b"x", ROOT_FILE)
+            .symlink("up", "../../../../etc", ROOT_FILE)
+            .dir(
+                "usr",
+                Attrs {
+                    mode: 0o751,
+                    uid: 7,
+                    ..ROOT_DIR
+                },
+            )
+            .dir("usr/lib", ROOT_DIR)
+            .file("usr/lib/libc.so", b"libc", ROOT_FILE)
+            .file("usr/lib/os-release", b"ID=test\n", ROOT_FILE)
+            .dir("var", ROOT_DIR)
+            .dir("var/cache", ROOT_DIR)
+            .file("var/cache/a", b"a", ROOT_FILE)
+            .file("var/cache/b", b"b", ROOT_FILE)
+            .finish()
+    }
+
+    fn top_layer() -> Vec<u8> {
+        LayerTar::new()
+            .dir("etc", ROOT_DIR)
+            .marker("etc/.wh.motd")
+            .file("etc/passwd", b"root:x:0:0::/root:/bin/ash\n", ROOT_FILE)
+            .file("opt", b"now a file", ROOT_FILE)
+            .file("usr/local/bin/tool", b"tool", ROOT_FILE)
+            .dir("var/cache", ROOT_DIR)
+            .marker("var/cache/.wh..wh..opq")
+            .file("var/cache/c", b"c", ROOT_FILE)
+            .finish()
+    }
+
+    fn chain() -> (tempfile::TempDir, Snapshotter, View) {
+        let (dir, snapshotter) = store();
+        let base = snapshotter.apply(&base_layer()[..], None).unwrap();
+        let top = snapshotter.apply(&top_layer()[..], Some(&base.id)).unwrap();
+        let view = snapshotter.view(&top.id).unwrap();
+        (dir, snapshotter, view)
+    }
+
+    fn read(view: &View, path: &str) -> String {
+        let mut text = String::new();
+        view.open(Path::new(path))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    }
+
+    fn names(view: &View, path: &str) -> Vec<String> {
+        view.read_dir(Path::new(path))
+            .unwrap()
+            .into_iter()
+            .map(|name| name.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn view_upper_layers_win_and_whiteouts_hide() {
+        let (_dir, _snapshotter, view) = chain();
+        assert_eq!(read(&view, "/etc/passwd"), "root:x:0:0::/root:/bin/ash\n");
+        assert_eq!(view.metadata(Path::new("/etc/motd")).unwrap(), None);
+        assert_eq!(names(&view, "/etc"), ["os-release", "passwd"]);
+        assert!(names(&view, "/").contains(&"usr".to_owned()));
+    }
+
+    #[test]
+    fn view_opaque_dir_hides_lower_content_only() {
+        let (_dir, _snapshotter, view) = chain();
+        assert_eq!(names(&view, "/var/cache"), ["c"]);
+        assert_eq!(view.metadata(Path::new("/var/cache/a")).unwrap(), None);
+    }
+
+    #[test]
+    fn view_file_over_directory_hides_its_content() {
+        let (_dir, _snapshotter, view) = chain();
+        assert_eq!(view.metadata(Path::new("/opt/x")).unwrap(), None);
+        assert!(matches!(
+            view.read_dir(Path::new("/opt")),
+            Err(Error::NotADirectory { .. })
+        ));
+        assert_eq!(read(&view, "/opt"), "now a file");
+    }
+
+    #[test]
+    fn view_parent_only_directories_keep_lower_attributes() {
+        let (_dir, _snapshotter, view) = chain();
+        let usr = view.metadata(Path::new("/usr")).unwrap().unwrap();
+        assert_eq!((usr.uid, usr.mode), (7, 0o751));
+        assert_eq!(names(&view, "/usr"), ["lib", "local"]);
+        let local = view.metadata(Path::new("/usr/local")).unwrap().unwrap();
+        assert_eq!(
+            (local.kind, local.mode, local.mtime),
+            (EntryKind::Dir, 0o755, 0)
+        );
+    }
+
+    #[test]
+    fn view_resolves_symlinks_inside_the_root() {
+        let (_dir, _snapshotter, view) = chain();
+        let resolve = |path: &str, follow: bool| view.resolve(Path::new(path), follow).unwrap();
+        assert_eq!(resolve("/lib/libc.so", true), Path::new("/usr/lib/libc.so"));
+        assert_eq!(resolve("/lib", false), Path::new("/lib"));
+        assert_eq!(
+            resolve("/etc/os-release", true),
+            Path::new("/usr/lib/os-release")
+        );
+        // Absolute targets and `..` stop at the snapshot root.
+        assert_eq!(
+            resolve("/escape/etc/passwd", true),
+            Path::new("/etc/passwd")
+        );
+        assert_eq!(resolve("up/passwd", true), Path::new("/etc/passwd"));
+        assert_eq!(
+            resolve("/../../etc/./passwd", true),
+            Path::new("/etc/passwd")
+        );
+        assert_eq!(
+            read(&view, "/escape/etc/passwd"),
+            "root:x:0:0::/root:/bin/ash\n"
+        );
+        assert_eq!(read(&view, "/etc/os-release"), "ID=test\n");
+
+        let lib = view.metadata(Path::new("/lib")).unwrap().unwrap();
+        assert_eq!(lib.kind, EntryKind::Symlink);
+        assert_eq!(lib.link_target.as_deref(), Some(Path::new("usr/lib")));
+        let libc = view.metadata(Path::new("/lib/libc.so")).unwrap().unwrap();
+        assert_eq!((libc.kind, libc.size), (EntryKind::File, 4));
+    }
+
+    #[test]
+    fn view_reports_symlink_loops() {
+        let (_dir, _snapshotter, view) = chain();
+        assert!(matches!(
+            view.resolve(Path::new("/loop-a"), true),
+            Err(Error::ResolveSymlinks { .. })
+        ));
+        assert!(view.resolve(Path::new("/loop-a"), false).is_ok());
+    }
+
+    #[test]
+    fn view_open_refuses_what_is_not_a_regular_file() {
+        let (_dir, _snapshotter, view) = chain();
+        assert!(matches!(
+            view.open(Path::new("/etc")),
+            Err(Error::NotARegularFile { .. })
+        ));
+        assert!(matches!(
+            view.open(Path::new("/etc/motd")),
+            Err(Error::NotFound { .. })
+        ));
+    }
+}
