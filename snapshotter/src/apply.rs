@@ -236,6 +236,45 @@ mod tests {
     }
 
     #[test]
+    fn diff_of_a_rich_layer_is_read_by_system_tar() {
+        let (dir, snapshotter) = store();
+        let applied = snapshotter.apply(&rich_layer()[..], None).unwrap();
+        let tar_path = dir.path().join("layer.tar");
+        let file = fs_err::File::create(&tar_path).unwrap();
+        snapshotter
+            .diff(&applied.id, file, DiffOptions::default())
+            .unwrap();
+        let output = std::process::Command::new("tar")
+            .env("TZ", "UTC")
+            .args(["--numeric-owner", "--xattrs", "--xattrs-include=*", "-tvvf"])
+            .arg(&tar_path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(
+            output.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let listing = String::from_utf8(output.stdout).unwrap();
+        let listing = listing.split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            "-rwsr-xr-x 0/0 5",
+            "bin/sudo-link link to bin/su",
+            "prw-rw-rw- 0/0 0",
+            "crw-rw-rw- 0/0 1,3",
+            "drwx------ 1000/1000",
+            "lrwxrwxrwx 1000/1000 0 2022-04-15 05:20 home/user/link -> ../../etc/shadow",
+            "---------- 65534/65534",
+            &format!("opt/{}", "a".repeat(150)),
+            "-rwxr-xr-x* 0/0 4",
+            "x: 8 security.capability",
+        ] {
+            assert!(listing.contains(expected), "{expected:?} not in\n{listing}");
+        }
+    }
+
+    #[test]
     fn apply_keeps_hard_links() {
         let (_dir, snapshotter) = store();
         let applied = snapshotter.apply(&rich_layer()[..], None).unwrap();

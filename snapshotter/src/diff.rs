@@ -25,6 +25,7 @@ use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
+use fs_err::os::unix::fs::OpenOptionsExt as _;
 use tar::{EntryType, Header};
 
 use crate::apply::{OPAQUE_MARKER, WHITEOUT_PREFIX};
@@ -155,10 +156,14 @@ pub(crate) fn diff(
                 }
                 header.set_entry_type(EntryType::Regular);
                 header.set_size(stat.size);
-                let file = fs_err::File::open(&disk).map_err(|source| Error::OpenFile {
-                    path: disk.clone(),
-                    source,
-                })?;
+                let file = fs_err::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(nix::libc::O_NOFOLLOW)
+                    .open(&disk)
+                    .map_err(|source| Error::OpenFile {
+                        path: disk.clone(),
+                        source,
+                    })?;
                 builder
                     .append_data(&mut header, tar_path, file)
                     .map_err(write_error)?;
@@ -416,5 +421,102 @@ mod tests {
             snapshotter.diff(&id, io::sink(), DiffOptions::default()),
             Err(Error::ReservedName { .. })
         ));
+    }
+
+    /// Writes `bytes` as a blob of the OCI layout at `layout`; returns its
+    /// descriptor fields.
+    fn write_blob(layout: &Path, bytes: &[u8]) -> (String, usize) {
+        use sha2::{Digest as _, Sha256};
+        let hex = crate::id::to_hex(&Sha256::digest(bytes));
+        fs_err::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    }
+
+    #[test]
+    fn diffs_unpack_with_umoci_whiteouts_and_owners_included() {
+        let (dir, snapshotter) = store();
+        let base_tar = LayerTar::new()
+            .dir("etc", ROOT_DIR)
+            .file("etc/motd", b"hi", ROOT_FILE)
+            .file("etc/passwd", b"root:x:0:0::/:/bin/sh", ROOT_FILE)
+            .finish();
+        let base = snapshotter.apply(&base_tar[..], None).unwrap();
+        let mut active = snapshotter.prepare(Some(&base.id)).unwrap();
+        active.create_dir_all(Path::new("/app")).unwrap();
+        fs_err::write(active.upper_dir().join("app/run"), "run").unwrap();
+        active.set_owner(Path::new("/app/run"), 1000, 1000).unwrap();
+        active.set_mode(Path::new("/app/run"), 0o750).unwrap();
+        active.whiteout(Path::new("/etc/motd")).unwrap();
+        let top = active.commit().unwrap();
+
+        let layout = dir.path().join("layout");
+        fs_err::create_dir_all(layout.join("blobs/sha256")).unwrap();
+        fs_err::write(
+            layout.join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        let mut layers = Vec::new();
+        let mut diff_ids = Vec::new();
+        for id in [&base.id, &top] {
+            let tar = diff_bytes(&snapshotter, id, DiffOptions::default());
+            let (digest, size) = write_blob(&layout, &tar);
+            diff_ids.push(digest.clone());
+            layers.push(serde_json::json!({
+                "mediaType": "application/vnd.oci.image.layer.v1.tar",
+                "digest": digest,
+                "size": size,
+            }));
+        }
+        let config = serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": { "type": "layers", "diff_ids": diff_ids },
+        });
+        let (config_digest, config_size) = write_blob(&layout, config.to_string().as_bytes());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": config_digest,
+                "size": config_size,
+            },
+            "layers": layers,
+        });
+        let (manifest_digest, manifest_size) = write_blob(&layout, manifest.to_string().as_bytes());
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": manifest_digest,
+                "size": manifest_size,
+                "annotations": { "org.opencontainers.image.ref.name": "test" },
+            }],
+        });
+        fs_err::write(layout.join("index.json"), index.to_string()).unwrap();
+
+        let rootfs = dir.path().join("rootfs");
+        let mut command = Command::new("umoci");
+        command.args(["raw", "unpack", "--image"]);
+        command
+            .arg(format!("{}:test", layout.display()))
+            .arg(&rootfs);
+        if !crate::testutil::is_root() {
+            command.arg("--rootless");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert!(!rootfs.join("etc/motd").exists());
+        assert!(rootfs.join("etc/passwd").exists());
+        let run = fs_err::metadata(rootfs.join("app/run")).unwrap();
+        {
+            use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+            assert_eq!(run.permissions().mode() & 0o7777, 0o750);
+            if crate::testutil::is_root() {
+                assert_eq!((run.uid(), run.gid()), (1000, 1000));
+            }
+        }
     }
 }
