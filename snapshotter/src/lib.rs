@@ -272,4 +272,14 @@ mod tests {
         }
         assert!("zfs".parse::<Backend>().is_err());
     }
+
+    #[test]
+    fn handles_cross_threads() {
+        // The solver applies and diffs layers from rayon workers.
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Snapshotter>();
+        assert_send_sync::<View>();
+        assert_send_sync::<ActiveSnapshot>();
+        assert_send_sync::<Error>();
+    }
 }
