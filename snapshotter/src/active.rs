@@ -1,0 +1,418 @@
+//! [`ActiveSnapshot`]: a writable layer on top of a committed chain, for the
+//! file operations of COPY, ADD and WORKDIR, until it is committed.
+//!
+//! Callers write files into [`ActiveSnapshot::upper_dir`] with ordinary file
+//! operations (as the process's own user), then state what the image should
+//! say where the disk cannot: owners, modes, times, deletions of lower files
+//! (whiteouts) and opaque directories. How files got there (copying, id
+//! resolution against `/etc/passwd`) is the caller's business; mounting the
+//! upper directory over the chain is the overlay backend's.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+use crate::attrs::{self, Probe, disk_path, probe};
+use crate::entries::LayerEntries;
+use crate::error::{Error, Result};
+use crate::path::LayerPath;
+use crate::store::Staging;
+use crate::view::View;
+use crate::{SnapshotId, Snapshotter};
+
+/// A writable snapshot; dropped without [`commit`](Self::commit), it and its
+/// files are removed.
+#[derive(Debug)]
+pub struct ActiveSnapshot {
+    snapshotter: Snapshotter,
+    staging: Staging,
+    parent: Option<SnapshotId>,
+    lower: View,
+    entries: LayerEntries,
+}
+
+impl ActiveSnapshot {
+    pub(crate) fn new(snapshotter: &Snapshotter, parent: Option<&SnapshotId>) -> Result<Self> {
+        let lower = View::new(snapshotter.store().load_chain(parent)?);
+        Ok(Self {
+            staging: snapshotter.store().new_staging()?,
+            snapshotter: snapshotter.clone(),
+            parent: parent.cloned(),
+            lower,
+            entries: LayerEntries::default(),
+        })
+    }
+
+    /// The committed snapshot this one is built on.
+    pub fn parent(&self) -> Option<&SnapshotId> {
+        self.parent.as_ref()
+    }
+
+    /// The merged view of the parent chain (what lies below the upper
+    /// directory).
+    pub fn lower(&self) -> &View {
+        &self.lower
+    }
+
+    /// The directory to write this layer's files into. Paths in it are the
+    /// image's paths relative to `/`.
+    pub fn upper_dir(&self) -> &Path {
+        self.staging.fs()
+    }
+
+    /// Creates `dir` and any missing parents in the upper directory. Parents
+    /// made here, and `dir` itself if made here, carry the attributes of the
+    /// same directory below (root:root 0755 if there is none) until set.
+    pub fn create_dir_all(&mut self, dir: &Path) -> Result<()> {
+        let path = LayerPath::from_user(dir)?;
+        let mut all = path.ancestors();
+        all.push(path);
+        for ancestor in all.into_iter().skip(1) {
+            let disk = disk_path(self.upper_dir(), &ancestor);
+            match attrs::lstat(&disk)? {
+                Some(metadata) if metadata.is_dir() => {}
+                Some(_) => {
+                    return Err(Error::NotADirectory {
+                        path: ancestor.to_absolute(),
+                    });
+                }
+                None => {
+                    fs_err::create_dir(&disk).map_err(|source| Error::CreateDir {
+                        path: disk.clone(),
+                        source,
+                    })?;
+                    self.entries.record_mut(&ancestor).implicit = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets the owner the image gives `path` (a chown on disk where allowed,
+    /// recorded in the layer's metadata otherwise). Setuid and setgid bits
+    /// survive.
+    pub fn set_owner(&mut self, path: &Path, uid: u32, gid: u32) -> Result<()> {
+        let (path, disk, before) = self.existing(path)?;
+        attrs::chown_mapped(&disk, uid, gid, self.snapshotter.id_map())?;
+        let after = attrs::lstat_existing(&disk)?;
+        if !after.is_symlink() && attrs::permission_bits(&after) != attrs::permission_bits(&before)
+        {
+            // chown clears setuid/setgid; the image keeps them.
+            attrs::chmod(&disk, attrs::permission_bits(&before))?;
+        }
+        let id_map = self.snapshotter.id_map();
+        let record = self.entries.record_mut(&path);
+        record.uid = (id_map.container_uid(after.uid()) != uid).then_some(uid);
+        record.gid = (id_map.container_gid(after.gid()) != gid).then_some(gid);
+        Ok(())
+    }
+
+    /// Sets the permission bits (`0o7777` at most) the image gives `path`.
+    pub fn set_mode(&mut self, path: &Path, mode: u32) -> Result<()> {
+        let mode = mode & 0o7777;
+        let (path, disk, before) = self.existing(path)?;
+        if !before.is_symlink() {
+            let exact = self.snapshotter.privileged();
+            attrs::chmod(&disk, attrs::disk_mode(mode, before.is_dir(), exact))?;
+        }
+        let after = attrs::lstat_existing(&disk)?;
+        self.entries.record_mut(&path).mode =
+            (attrs::permission_bits(&after) != mode).then_some(mode);
+        Ok(())
+    }
+
+    /// Sets the modification time (seconds since the epoch) of `path`.
+    pub fn set_mtime(&mut self, path: &Path, mtime: i64) -> Result<()> {
+        let (path, disk, _) = self.existing(path)?;
+        let kept = attrs::set_mtime(&disk, mtime)?;
+        self.entries.record_mut(&path).mtime = (!kept).then_some(mtime);
+        Ok(())
+    }
+
+    /// Sets an extended attribute the image gives `path` (kept in the
+    /// layer's metadata, not on disk).
+    pub fn set_xattr(&mut self, path: &Path, name: &str, value: &[u8]) -> Result<()> {
+        let (path, _, _) = self.existing(path)?;
+        self.entries
+            .record_mut(&path)
+            .xattrs
+            .insert(name.to_owned(), value.to_vec());
+        Ok(())
+    }
+
+    /// Deletes `path` from the snapshot: removes it from the upper directory
+    /// and hides it in the layers below.
+    pub fn whiteout(&mut self, path: &Path) -> Result<()> {
+        let layer_path = LayerPath::from_user(path)?;
+        if layer_path.is_root() {
+            return Err(Error::InvalidPath {
+                path: path.to_owned(),
+                reason: "the root cannot be deleted",
+            });
+        }
+        self.create_dir_all(&layer_path.parent().to_absolute())?;
+        if let Probe::Found(metadata) = probe(self.upper_dir(), &layer_path)? {
+            attrs::remove_any(&disk_path(self.upper_dir(), &layer_path), &metadata)?;
+        }
+        self.entries.forget_tree(&layer_path);
+        self.entries.whiteouts.insert(layer_path);
+        Ok(())
+    }
+
+    /// Hides everything the layers below hold inside `dir` (creating `dir`
+    /// in the upper directory if needed); what this layer puts there stays.
+    pub fn make_opaque(&mut self, dir: &Path) -> Result<()> {
+        self.create_dir_all(dir)?;
+        self.entries.opaque.insert(LayerPath::from_user(dir)?);
+        Ok(())
+    }
+
+    /// Commits the upper directory and its metadata as a new immutable
+    /// snapshot, atomically.
+    pub fn commit(self) -> Result<SnapshotId> {
+        let id_map = self.snapshotter.id_map().clone();
+        self.snapshotter
+            .store()
+            .commit(self.staging, self.parent, &self.entries, None, id_map)
+    }
+
+    /// Resolves a caller's path to an entry that exists in the upper
+    /// directory (reached without symlinks). A directory that so far only
+    /// inherited attributes from below takes them over first, so changing
+    /// one attribute keeps the others.
+    fn existing(
+        &mut self,
+        path: &Path,
+    ) -> Result<(LayerPath, std::path::PathBuf, std::fs::Metadata)> {
+        let layer_path = LayerPath::from_user(path)?;
+        let metadata = match probe(self.upper_dir(), &layer_path)? {
+            Probe::Found(metadata) => metadata,
+            Probe::Missing | Probe::Blocked(_) => {
+                return Err(Error::NotFound {
+                    path: layer_path.to_absolute(),
+                });
+            }
+        };
+        if self.entries.is_implicit(&layer_path) {
+            let inherited = self.lower.dir_stat_below(0, &layer_path)?;
+            let record = self.entries.record_mut(&layer_path);
+            record.implicit = false;
+            record.uid = Some(inherited.uid);
+            record.gid = Some(inherited.gid);
+            record.mode = Some(inherited.mode);
+            record.mtime = Some(inherited.mtime);
+            record.xattrs = inherited.xattrs;
+        }
+        let disk = disk_path(self.upper_dir(), &layer_path);
+        Ok((layer_path, disk, metadata))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+    use crate::testutil::{Attrs, LayerTar, ROOT_DIR, ROOT_FILE, is_root, store, tree};
+    use crate::{DiffOptions, EntryKind};
+
+    fn base(snapshotter: &Snapshotter) -> SnapshotId {
+        let tar = LayerTar::new()
+            .dir(
+                "etc",
+                Attrs {
+                    mode: 0o750,
+                    gid: 4,
+                    ..ROOT_DIR
+                },
+            )
+            .file("etc/motd", b"hi", ROOT_FILE)
+            .dir("var", ROOT_DIR)
+            .dir("var/cache", ROOT_DIR)
+            .file("var/cache/old", b"old", ROOT_FILE)
+            .finish();
+        snapshotter.apply(&tar[..], None).unwrap().id
+    }
+
+    /// Entry names with owner and mode as a tar lists them.
+    fn tar_listing(tar: &[u8]) -> Vec<String> {
+        let mut archive = tar::Archive::new(tar);
+        archive
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let header = entry.header();
+                format!(
+                    "{} {}:{} {:o}",
+                    String::from_utf8_lossy(&entry.path_bytes()),
+                    header.uid().unwrap(),
+                    header.gid().unwrap(),
+                    header.mode().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn prepare_write_commit_shows_in_view_and_diff() {
+        let (_dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let mut active = snapshotter.prepare(Some(&base)).unwrap();
+        active.create_dir_all(Path::new("/app/bin")).unwrap();
+        fs_err::write(active.upper_dir().join("app/bin/run"), "#!/bin/sh\n").unwrap();
+        active.set_mode(Path::new("/app/bin/run"), 0o4755).unwrap();
+        active
+            .set_owner(Path::new("/app/bin/run"), 1000, 1000)
+            .unwrap();
+        active.set_owner(Path::new("/app"), 1000, 1000).unwrap();
+        active.set_mtime(Path::new("/app/bin/run"), 1_000).unwrap();
+        active.whiteout(Path::new("/etc/motd")).unwrap();
+        active.make_opaque(Path::new("/var/cache")).unwrap();
+        assert_eq!(active.parent(), Some(&base));
+        let top = active.commit().unwrap();
+
+        let view = snapshotter.view(&top).unwrap();
+        let run = view.metadata(Path::new("/app/bin/run")).unwrap().unwrap();
+        assert_eq!(
+            (run.uid, run.gid, run.mode, run.mtime),
+            (1000, 1000, 0o4755, 1_000)
+        );
+        let app = view.metadata(Path::new("/app")).unwrap().unwrap();
+        assert_eq!((app.kind, app.uid), (EntryKind::Dir, 1000));
+        assert_eq!(view.metadata(Path::new("/etc/motd")).unwrap(), None);
+        assert!(view.read_dir(Path::new("/var/cache")).unwrap().is_empty());
+        // A parent made for the whiteout keeps the lower directory's attributes.
+        let etc = view.metadata(Path::new("/etc")).unwrap().unwrap();
+        assert_eq!((etc.gid, etc.mode), (4, 0o750));
+
+        let mut tar = Vec::new();
+        snapshotter
+            .diff(&top, &mut tar, DiffOptions::default())
+            .unwrap();
+        assert_eq!(
+            tar_listing(&tar),
+            [
+                "app/ 1000:1000 755",
+                "app/bin/ 0:0 755",
+                "app/bin/run 1000:1000 4755",
+                "etc/ 0:4 750",
+                "etc/.wh.motd 0:0 0",
+                "var/ 0:0 755",
+                "var/cache/ 0:0 755",
+                "var/cache/.wh..wh..opq 0:0 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn set_owner_on_disk_when_root_in_metadata_otherwise() {
+        let (_dir, snapshotter) = store();
+        let mut active = snapshotter.prepare(None).unwrap();
+        let file = active.upper_dir().join("f");
+        fs_err::write(&file, "x").unwrap();
+        active.set_mode(Path::new("f"), 0o2750).unwrap();
+        active.set_owner(Path::new("f"), 1000, 1000).unwrap();
+        let on_disk = fs_err::metadata(&file).unwrap();
+        let record = active
+            .entries
+            .record(&LayerPath::from_user(Path::new("f")).unwrap());
+        if is_root() {
+            use std::os::unix::fs::MetadataExt as _;
+            assert_eq!((on_disk.uid(), on_disk.gid()), (1000, 1000));
+            assert_eq!(on_disk.permissions().mode() & 0o7777, 0o2750);
+            assert_eq!(record.and_then(|record| record.uid), None);
+        } else {
+            assert_eq!(record.and_then(|record| record.uid), Some(1000));
+        }
+    }
+
+    #[test]
+    fn set_owner_never_follows_a_symlink_in_the_upper_dir() {
+        let (_dir, snapshotter) = store();
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("target");
+        fs_err::write(&target, "x").unwrap();
+        fs_err::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let before = fs_err::metadata(&target).unwrap();
+        let mut active = snapshotter.prepare(None).unwrap();
+        std::os::unix::fs::symlink(&target, active.upper_dir().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), active.upper_dir().join("dir")).unwrap();
+        active.set_owner(Path::new("/link"), 1000, 1000).unwrap();
+        active.set_mode(Path::new("/link"), 0o777).unwrap();
+        assert!(matches!(
+            active.set_owner(Path::new("/dir/target"), 1000, 1000),
+            Err(Error::NotFound { .. })
+        ));
+        assert!(matches!(
+            active.whiteout(Path::new("/dir/target")),
+            Err(Error::NotADirectory { .. })
+        ));
+        let after = fs_err::metadata(&target).unwrap();
+        assert_eq!(
+            format!("{:?}", before.permissions()),
+            format!("{:?}", after.permissions())
+        );
+        {
+            use std::os::unix::fs::MetadataExt as _;
+            assert_eq!(before.uid(), after.uid());
+        }
+        let id = active.commit().unwrap();
+        let link = snapshotter
+            .view(&id)
+            .unwrap()
+            .metadata(Path::new("/link"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((link.kind, link.uid), (EntryKind::Symlink, 1000));
+    }
+
+    #[test]
+    fn dropped_active_snapshot_leaves_nothing() {
+        let (dir, snapshotter) = store();
+        let mut active = snapshotter.prepare(None).unwrap();
+        active.create_dir_all(Path::new("a/b")).unwrap();
+        fs_err::write(active.upper_dir().join("a/b/c"), "x").unwrap();
+        drop(active);
+        assert_eq!(tree(&dir.path().join("store")), ["snapshots", "staging"]);
+        assert!(snapshotter.list().unwrap().is_empty());
+    }
+
+    #[test]
+    fn remove_refuses_a_parent_and_list_reports_sizes() {
+        let (dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let active = snapshotter.prepare(Some(&base)).unwrap();
+        fs_err::write(active.upper_dir().join("big"), vec![7_u8; 64 * 1024]).unwrap();
+        let top = active.commit().unwrap();
+
+        let infos = snapshotter.list().unwrap();
+        assert_eq!(infos.len(), 2);
+        let top_info = snapshotter.info(&top).unwrap();
+        assert_eq!(top_info.parent.as_ref(), Some(&base));
+        assert!(top_info.size >= 64 * 1024, "{}", top_info.size);
+        assert_eq!(snapshotter.size(&top).unwrap(), top_info.size);
+        assert!(snapshotter.info(&base).unwrap().diff_id.is_some());
+
+        assert!(matches!(
+            snapshotter.remove(&base),
+            Err(Error::RemoveParent { child, .. }) if child == top
+        ));
+        snapshotter.remove(&top).unwrap();
+        snapshotter.remove(&base).unwrap();
+        assert!(matches!(
+            snapshotter.view(&base),
+            Err(Error::FindSnapshot { .. })
+        ));
+        assert_eq!(tree(&dir.path().join("store")), ["snapshots", "staging"]);
+    }
+
+    #[test]
+    fn clean_staging_removes_only_dead_writers() {
+        let (dir, snapshotter) = store();
+        let staging = dir.path().join("store/staging");
+        fs_err::create_dir_all(staging.join("999999999-dead/fs")).unwrap();
+        let active = snapshotter.prepare(None).unwrap();
+        assert_eq!(snapshotter.clean_staging().unwrap(), 1);
+        assert!(active.upper_dir().exists());
+    }
+}
