@@ -310,7 +310,7 @@ fn write_blob(
 }
 
 /// Makes every layer ready for a manifest, in parallel: a stored blob is
-/// reused when [`reusable`] allows, others are compressed into
+/// reused when one has the requested compression (or, unless `force`, any compression), others are compressed into
 /// `<blob_dir>/sha256/<hex>` (written to a temporary name, then renamed).
 /// Media types come back in the OCI spelling; the manifest converts them.
 pub fn compress_layers(

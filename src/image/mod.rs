@@ -13,6 +13,7 @@
 pub mod annotations;
 pub mod compress;
 pub mod config;
+pub mod config_file;
 pub mod history;
 pub mod manifest;
 pub mod media_type;
