@@ -287,6 +287,8 @@ mod tests {
             new_diff_ids,
         };
         let bytes = build_config(base.as_deref(), &stage.config, &inputs).unwrap();
+        // The OCI reference types read every config xb writes.
+        oci_spec::image::ImageConfiguration::from_reader(bytes.as_slice()).unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 

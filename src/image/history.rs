@@ -246,6 +246,59 @@ mod tests {
         }
     }
 
+    fn lines(dockerfile: &str) -> Vec<(String, bool)> {
+        let platform: crate::graph::Platform = "linux/amd64".parse().unwrap();
+        let options = crate::frontend::lower::LowerOptions {
+            target: None,
+            build_args: vec![("V".to_owned(), "2".to_owned())],
+            target_platform: platform.clone(),
+            build_platform: platform,
+        };
+        let source = crate::frontend::Source::new("Dockerfile", dockerfile);
+        let plan = crate::frontend::lower::lower(&source, &options).unwrap();
+        plan.target_stage()
+            .steps
+            .iter()
+            .filter_map(history_entry)
+            .map(|entry| (entry.created_by, entry.empty_layer))
+            .collect()
+    }
+
+    #[test]
+    fn history_lines_read_as_buildkit_writes_them() {
+        let found = lines(
+            "FROM scratch\nARG V=1 W\nRUN make all\nRUN [\"ls\", \"-l\"]\nCOPY --chown=1:2 --chmod=755 a b /dst/\n\
+             ENV A=1 B=\"x y\"\nLABEL k=v\nEXPOSE 80\nVOLUME /data\nSHELL [\"/bin/ash\", \"-c\"]\n\
+             HEALTHCHECK --interval=30s CMD true\nWORKDIR /srv\nUSER app\nSTOPSIGNAL SIGINT\n\
+             CMD [\"a \\\"b\\\"\"]\nENTRYPOINT []\nONBUILD RUN x\n",
+        );
+        let expected = [
+            ("ARG V=2 W", true),
+            ("RUN |2 V=2 W= /bin/sh -c make all # buildkit", false),
+            ("RUN |2 V=2 W= ls -l # buildkit", false),
+            ("COPY --chown=1:2 --chmod=755 a b /dst/ # buildkit", false),
+            ("ENV A=1 B=x y", true),
+            ("LABEL k=v", true),
+            ("EXPOSE [80/tcp]", true),
+            ("VOLUME [/data]", true),
+            ("SHELL [/bin/ash -c]", true),
+            (
+                "HEALTHCHECK {Test:[CMD-SHELL true] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}",
+                true,
+            ),
+            ("WORKDIR /srv", false),
+            ("USER app", true),
+            ("STOPSIGNAL SIGINT", true),
+            ("CMD [\"a \\\"b\\\"\"]", true),
+            ("ENTRYPOINT []", true),
+        ];
+        let expected: Vec<(String, bool)> = expected
+            .iter()
+            .map(|(line, empty)| ((*line).to_owned(), *empty))
+            .collect();
+        assert_eq!(found, expected);
+    }
+
     #[test]
     fn go_quote_escapes_like_strconv() {
         assert_eq!(go_quote("a \"b\"\\\n"), r#""a \"b\"\\\n""#);
