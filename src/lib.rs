@@ -6,9 +6,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod exporter;
 pub mod frontend;
 pub mod graph;
 pub mod hint;
+pub mod image;
 pub mod progress;
 pub mod settings;
 pub mod solver;
