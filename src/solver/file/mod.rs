@@ -4,4 +4,10 @@
 //! ([`owner`]) and `--chmod` modes ([`chmod`]).
 
 pub mod chmod;
+pub mod copy;
 pub mod owner;
+pub mod pattern;
+pub mod source;
+
+#[cfg(test)]
+mod tests;

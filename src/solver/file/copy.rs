@@ -1,0 +1,330 @@
+//! COPY and ADD of local sources into a writable snapshot, with Docker's
+//! rules: wildcards per path component; a directory source copies its
+//! contents; several sources need a directory destination ending in `/`; a
+//! file lands at the destination, or inside it when the destination is a
+//! directory; the top-level source symlink is followed, symlinks below are
+//! copied as links; owners come from `--chown`, else from the source (stages
+//! and images) or 0:0 (the build context); `--chmod` applies to everything
+//! copied; modification times are kept.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use xb_snapshotter::ActiveSnapshot;
+
+use super::chmod::{ChmodError, apply_mode};
+use super::owner::Ids;
+use super::pattern::{has_wildcard, match_component};
+use crate::graph::CopyAction;
+
+/// What a source entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    File,
+    Dir,
+    Symlink,
+    /// Devices, fifos and sockets: skipped.
+    Other,
+}
+
+/// One source entry as the copy needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceStat {
+    pub kind: SourceKind,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+    /// Seconds since the epoch.
+    pub mtime: i64,
+    pub link_target: Option<PathBuf>,
+}
+
+/// Files a copy reads from: the build context or a snapshot. Paths are
+/// absolute from the tree's root and never leave it.
+pub trait SourceTree {
+    /// The entry at `path`, not following a final symlink.
+    fn stat(&self, path: &Path) -> Result<Option<SourceStat>, CopyError>;
+    /// Sorted names in directory `path`.
+    fn list(&self, path: &Path) -> Result<Vec<String>, CopyError>;
+    /// Opens regular file `path`.
+    fn open(&self, path: &Path) -> Result<Box<dyn Read + '_>, CopyError>;
+    /// `path` with every symlink followed inside the tree.
+    fn resolve(&self, path: &Path) -> Result<PathBuf, CopyError>;
+    /// Whether copied files keep the source's owners (stages and images do;
+    /// the build context gives 0:0).
+    fn keeps_owners(&self) -> bool;
+}
+
+/// A copy that cannot be done.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    #[error("{0:?}: not found")]
+    SourceNotFound(String),
+    #[error(
+        "when using COPY with more than one source file, the destination must be a directory and end with a /"
+    )]
+    DestinationNotDirectory,
+    #[error("cannot copy {source_path:?} to {dest:?}: a directory is in the way")]
+    DirectoryInTheWay { source_path: String, dest: String },
+    #[error("reading {path:?} from the source failed")]
+    ReadSource {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing {path:?} into the layer failed")]
+    WriteLayer {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Snapshot(#[from] xb_snapshotter::Error),
+    #[error(transparent)]
+    Chmod(#[from] ChmodError),
+    #[error("source path escapes the build context via symlink {0:?}")]
+    SymlinkEscapes(String),
+    #[error("{0} is not supported yet")]
+    Unsupported(&'static str),
+}
+
+/// `path` made absolute and clean, `..` stopping at the root.
+pub fn clean_absolute(path: &str) -> PathBuf {
+    let mut clean = PathBuf::from("/");
+    for component in Path::new(path).components() {
+        match component {
+            Component::Normal(name) => clean.push(name),
+            Component::ParentDir => {
+                clean.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    clean
+}
+
+/// The paths a source pattern names in `tree` (sorted); a literal that does
+/// not exist is an error, a wildcard that matches nothing gives nothing.
+pub fn expand_source(tree: &dyn SourceTree, pattern: &str) -> Result<Vec<PathBuf>, CopyError> {
+    let cleaned = clean_absolute(pattern);
+    if !has_wildcard(pattern) {
+        return match tree.stat(&cleaned)? {
+            Some(_) => Ok(vec![cleaned]),
+            None => Err(CopyError::SourceNotFound(pattern.to_owned())),
+        };
+    }
+    let mut current = vec![PathBuf::from("/")];
+    for component in cleaned.components().skip(1) {
+        let name = component.as_os_str().to_string_lossy();
+        let mut next = Vec::new();
+        for dir in &current {
+            if has_wildcard(&name) {
+                let is_dir = matches!(
+                    tree.stat(dir)?,
+                    Some(SourceStat {
+                        kind: SourceKind::Dir,
+                        ..
+                    })
+                );
+                if is_dir {
+                    for entry in tree.list(dir)? {
+                        if match_component(&name, &entry) {
+                            next.push(dir.join(entry));
+                        }
+                    }
+                }
+            } else {
+                let candidate = dir.join(&*name);
+                if tree.stat(&candidate)?.is_some() {
+                    next.push(candidate);
+                }
+            }
+        }
+        current = next;
+    }
+    current.sort();
+    Ok(current)
+}
+
+struct Copier<'a> {
+    active: &'a mut ActiveSnapshot,
+    tree: &'a dyn SourceTree,
+    action: &'a CopyAction,
+    owner: Option<Ids>,
+}
+
+/// Runs `action` from `tree` into `active`, with `owner` already resolved
+/// from `--chown` in the destination's passwd and group files.
+pub fn copy_into(
+    active: &mut ActiveSnapshot,
+    tree: &dyn SourceTree,
+    action: &CopyAction,
+    owner: Option<Ids>,
+) -> Result<(), CopyError> {
+    if !action.exclude.is_empty() {
+        return Err(CopyError::Unsupported("COPY --exclude"));
+    }
+    let mut sources = Vec::new();
+    for pattern in &action.sources {
+        let matched = expand_source(tree, pattern)?;
+        if matched.is_empty() && !action.allow_empty_wildcard && !has_wildcard(pattern) {
+            return Err(CopyError::SourceNotFound(pattern.clone()));
+        }
+        sources.extend(matched);
+    }
+    let into_dir = action.dest.ends_with('/');
+    if sources.len() > 1 && !into_dir {
+        return Err(CopyError::DestinationNotDirectory);
+    }
+    let dest = active
+        .lower()
+        .resolve(&clean_absolute(&action.dest), true)?;
+    let dest_is_dir = into_dir
+        || dir_exists(active, &dest)?
+        || action.sources.iter().any(|s| has_wildcard(s)) && sources.len() > 1;
+    let mut copier = Copier {
+        active,
+        tree,
+        action,
+        owner,
+    };
+    for source in sources {
+        // The named source itself is followed when it is a symlink.
+        let resolved = tree.resolve(&source)?;
+        let stat = tree
+            .stat(&resolved)?
+            .ok_or_else(|| CopyError::SourceNotFound(source.display().to_string()))?;
+        let target = if action.parents {
+            dest.join(source.strip_prefix("/").unwrap_or(&source))
+        } else if stat.kind == SourceKind::Dir {
+            dest.clone()
+        } else if dest_is_dir {
+            dest.join(source.file_name().unwrap_or_default())
+        } else {
+            dest.clone()
+        };
+        copier.copy_entry(&resolved, &stat, &target)?;
+    }
+    Ok(())
+}
+
+fn dir_exists(active: &ActiveSnapshot, path: &Path) -> Result<bool, CopyError> {
+    let upper = active
+        .upper_dir()
+        .join(path.strip_prefix("/").unwrap_or(path));
+    if upper.is_dir() {
+        return Ok(true);
+    }
+    Ok(active
+        .lower()
+        .metadata(path)?
+        .is_some_and(|stat| stat.kind == xb_snapshotter::EntryKind::Dir))
+}
+
+impl Copier<'_> {
+    fn disk(&self, target: &Path) -> PathBuf {
+        self.active
+            .upper_dir()
+            .join(target.strip_prefix("/").unwrap_or(target))
+    }
+
+    fn copy_entry(
+        &mut self,
+        source: &Path,
+        stat: &SourceStat,
+        target: &Path,
+    ) -> Result<(), CopyError> {
+        let write_error = |source| CopyError::WriteLayer {
+            path: target.display().to_string(),
+            source,
+        };
+        if let Some(parent) = target.parent() {
+            self.active.create_dir_all(parent)?;
+        }
+        let disk = self.disk(target);
+        match stat.kind {
+            SourceKind::Other => return Ok(()),
+            SourceKind::Dir => {
+                let existed = disk.is_dir() || dir_exists(self.active, target)?;
+                if disk.exists() && !disk.is_dir() {
+                    fs_err::remove_file(&disk).map_err(write_error)?;
+                }
+                self.active.create_dir_all(target)?;
+                if !existed || target == Path::new("/") {
+                    self.set_attributes(target, stat)?;
+                }
+                for name in self.tree.list(source)? {
+                    let child = source.join(&name);
+                    let Some(child_stat) = self.tree.stat(&child)? else {
+                        continue;
+                    };
+                    self.copy_entry(&child, &child_stat, &target.join(&name))?;
+                }
+                if existed && target != Path::new("/") && self.action.mode.is_some() {
+                    self.set_attributes(target, stat)?;
+                }
+                return Ok(());
+            }
+            SourceKind::File | SourceKind::Symlink => {
+                if disk.is_dir() && !disk.is_symlink() {
+                    return Err(CopyError::DirectoryInTheWay {
+                        source_path: source.display().to_string(),
+                        dest: target.display().to_string(),
+                    });
+                }
+                if disk.symlink_metadata().is_ok() {
+                    fs_err::remove_file(&disk).map_err(write_error)?;
+                }
+            }
+        }
+        if stat.kind == SourceKind::Symlink {
+            let link = stat.link_target.clone().unwrap_or_default();
+            fs_err::os::unix::fs::symlink(&link, &disk).map_err(write_error)?;
+        } else {
+            let mut reader = self.tree.open(source)?;
+            let mut file = fs_err::File::create(&disk).map_err(write_error)?;
+            std::io::copy(&mut reader, &mut file).map_err(|error| CopyError::ReadSource {
+                path: source.display().to_string(),
+                source: error,
+            })?;
+        }
+        self.set_attributes(target, stat)
+    }
+
+    fn set_attributes(&mut self, target: &Path, stat: &SourceStat) -> Result<(), CopyError> {
+        let ids = self.owner.unwrap_or(if self.tree.keeps_owners() {
+            Ids {
+                uid: stat.uid,
+                gid: stat.gid,
+            }
+        } else {
+            Ids { uid: 0, gid: 0 }
+        });
+        self.active.set_owner(target, ids.uid, ids.gid)?;
+        if stat.kind != SourceKind::Symlink {
+            let mode = match &self.action.mode {
+                Some(mode) => apply_mode(mode, stat.mode, stat.kind == SourceKind::Dir)?,
+                None => stat.mode,
+            };
+            self.active.set_mode(target, mode)?;
+        }
+        self.active.set_mtime(target, stat.mtime)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_absolute_stays_in_root() {
+        assert_eq!(
+            clean_absolute("../../etc/passwd"),
+            PathBuf::from("/etc/passwd")
+        );
+        assert_eq!(clean_absolute("a/./b/"), PathBuf::from("/a/b"));
+        assert_eq!(clean_absolute("."), PathBuf::from("/"));
+    }
+}

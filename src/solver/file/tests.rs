@@ -1,0 +1,281 @@
+//! COPY against real snapshots: a context directory or another snapshot
+//! copied into a writable layer, checked through the layer's diff tar.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use xb_snapshotter::{DiffOptions, SnapshotId, Snapshotter};
+
+use super::copy::{CopyError, copy_into};
+use super::owner::{Ids, resolve_owner};
+use super::source::{DirectoryTree, SnapshotTree};
+use crate::graph::{CopyAction, Mode, Owner};
+
+fn action(sources: &[&str], dest: &str) -> CopyAction {
+    CopyAction {
+        source_input: 1,
+        sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+        dest: dest.to_owned(),
+        owner: None,
+        mode: None,
+        parents: false,
+        exclude: Vec::new(),
+        unpack_archives: false,
+        allow_empty_wildcard: sources.iter().all(|s| s.contains('*')),
+    }
+}
+
+/// path → (uid, gid, mode, kind char) of every entry in a layer's diff.
+fn layer_entries(
+    snapshotter: &Snapshotter,
+    id: &SnapshotId,
+) -> BTreeMap<String, (u64, u64, u32, char)> {
+    let mut tar = Vec::new();
+    snapshotter
+        .diff(id, &mut tar, DiffOptions::default())
+        .unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let header = entry.header();
+            let kind = match header.entry_type() {
+                tar::EntryType::Directory => 'd',
+                tar::EntryType::Symlink => 'l',
+                _ => 'f',
+            };
+            let path = entry.path().unwrap().display().to_string();
+            (
+                path.trim_end_matches('/').to_owned(),
+                (
+                    header.uid().unwrap(),
+                    header.gid().unwrap(),
+                    header.mode().unwrap() & 0o7777,
+                    kind,
+                ),
+            )
+        })
+        .collect()
+}
+
+/// A base layer holding /etc/passwd, /etc/group and /srv owned by 1000.
+fn base(snapshotter: &Snapshotter) -> SnapshotId {
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, body: &[u8], mode: u32, uid: u64, kind: tar::EntryType| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(body.len() as u64);
+        header.set_mode(mode);
+        header.set_uid(uid);
+        header.set_gid(uid);
+        header.set_mtime(1_700_000_000);
+        builder.append_data(&mut header, path, body).unwrap();
+    };
+    add("etc/", b"", 0o755, 0, tar::EntryType::Directory);
+    add(
+        "etc/passwd",
+        b"root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+        0o644,
+        0,
+        tar::EntryType::Regular,
+    );
+    add(
+        "etc/group",
+        b"root:x:0:\napp:x:1000:\nstaff:x:50:\n",
+        0o644,
+        0,
+        tar::EntryType::Regular,
+    );
+    add("srv/", b"", 0o750, 1000, tar::EntryType::Directory);
+    add(
+        "srv/data.txt",
+        b"data",
+        0o600,
+        1000,
+        tar::EntryType::Regular,
+    );
+    let tar = builder.into_inner().unwrap();
+    snapshotter.apply(&tar[..], None).unwrap().id
+}
+
+fn context() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::create_dir_all(dir.path().join("src/sub")).unwrap();
+    fs_err::write(dir.path().join("src/a.go"), "package a").unwrap();
+    fs_err::write(dir.path().join("src/b.go"), "package b").unwrap();
+    fs_err::write(dir.path().join("src/sub/c.txt"), "c").unwrap();
+    fs_err::write(dir.path().join("README"), "read me").unwrap();
+    dir
+}
+
+fn copy(
+    snapshotter: &Snapshotter,
+    parent: &SnapshotId,
+    tree: &dyn super::copy::SourceTree,
+    action: &CopyAction,
+) -> Result<SnapshotId, CopyError> {
+    let mut active = snapshotter.prepare(Some(parent)).unwrap();
+    let owner = match &action.owner {
+        Some(owner) => {
+            let view = snapshotter.view(parent).unwrap();
+            let read = |path: &str| std::io::read_to_string(view.open(Path::new(path)).ok()?).ok();
+            Some(
+                resolve_owner(
+                    owner,
+                    read("/etc/passwd").as_deref(),
+                    read("/etc/group").as_deref(),
+                )
+                .unwrap(),
+            )
+        }
+        None => None,
+    };
+    copy_into(&mut active, tree, action, owner)?;
+    Ok(active.commit()?)
+}
+
+#[test]
+fn copy_directory_contents_with_chown_by_name() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let mut copy_src = action(&["src"], "/app/");
+    copy_src.owner = Some(Owner {
+        user: "app".into(),
+        group: Some("staff".into()),
+    });
+    let layer = copy(
+        &snapshotter,
+        &base,
+        &DirectoryTree::new(context.path()),
+        &copy_src,
+    )
+    .unwrap();
+    let entries = layer_entries(&snapshotter, &layer);
+    assert_eq!(entries["app/a.go"].0, 1000);
+    assert_eq!(entries["app/a.go"].1, 50);
+    assert_eq!(
+        entries["app/sub/c.txt"].0, 1000,
+        "chown reaches nested files"
+    );
+    assert!(
+        !entries.contains_key("app/src"),
+        "a directory source copies its contents"
+    );
+}
+
+#[test]
+fn copy_from_context_gives_root_and_keeps_modes() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let script = context.path().join("run.sh");
+    fs_err::write(&script, "#!/bin/sh\n").unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut fs_err::metadata(&script).unwrap().permissions(),
+        0o755,
+    );
+    fs_err::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let layer = copy(
+        &snapshotter,
+        &base,
+        &DirectoryTree::new(context.path()),
+        &action(&["run.sh"], "/usr/bin/run"),
+    )
+    .unwrap();
+    let entries = layer_entries(&snapshotter, &layer);
+    assert_eq!(entries["usr/bin/run"], (0, 0, 0o755, 'f'));
+}
+
+#[test]
+fn copy_wildcards_and_multiple_sources_need_a_directory() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let tree = DirectoryTree::new(context.path());
+    let layer = copy(&snapshotter, &base, &tree, &action(&["src/*.go"], "/go/")).unwrap();
+    let entries = layer_entries(&snapshotter, &layer);
+    assert!(
+        entries.contains_key("go/a.go") && entries.contains_key("go/b.go"),
+        "{entries:?}"
+    );
+    let error = copy(
+        &snapshotter,
+        &base,
+        &tree,
+        &action(&["README", "src/a.go"], "/dest"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, CopyError::DestinationNotDirectory),
+        "{error}"
+    );
+    let error = copy(&snapshotter, &base, &tree, &action(&["missing.txt"], "/x")).unwrap_err();
+    assert_eq!(error.to_string(), "\"missing.txt\": not found");
+    // A wildcard that matches nothing is fine.
+    copy(&snapshotter, &base, &tree, &action(&["*.none"], "/x/")).unwrap();
+}
+
+#[test]
+fn copy_from_a_stage_keeps_owners_and_applies_chmod() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let empty = snapshotter.prepare(None).unwrap().commit().unwrap();
+    let stage = SnapshotTree(snapshotter.view(&base).unwrap());
+    let layer = copy(&snapshotter, &empty, &stage, &action(&["/srv"], "/copied")).unwrap();
+    let entries = layer_entries(&snapshotter, &layer);
+    assert_eq!(entries["copied"], (1000, 1000, 0o750, 'd'));
+    assert_eq!(entries["copied/data.txt"], (1000, 1000, 0o600, 'f'));
+    let mut chmod = action(&["/srv/data.txt"], "/data.txt");
+    chmod.mode = Some(Mode::Symbolic("go+r".into()));
+    let layer = copy(&snapshotter, &empty, &stage, &chmod).unwrap();
+    assert_eq!(layer_entries(&snapshotter, &layer)["data.txt"].2, 0o644);
+}
+
+#[test]
+fn copy_refuses_context_symlinks_that_escape() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    std::os::unix::fs::symlink("/etc", context.path().join("hostetc")).unwrap();
+    std::os::unix::fs::symlink("../../..", context.path().join("src/up")).unwrap();
+    std::os::unix::fs::symlink("src", context.path().join("inside")).unwrap();
+    let tree = DirectoryTree::new(context.path());
+    for source in ["hostetc/passwd", "src/up/etc/passwd", "hostetc"] {
+        let error = copy(&snapshotter, &base, &tree, &action(&[source], "/x")).unwrap_err();
+        assert!(
+            matches!(error, CopyError::SymlinkEscapes(_)),
+            "{source}: {error}"
+        );
+    }
+    // A link that stays inside the context is followed.
+    let layer = copy(
+        &snapshotter,
+        &base,
+        &tree,
+        &action(&["inside/a.go"], "/a.go"),
+    )
+    .unwrap();
+    assert!(layer_entries(&snapshotter, &layer).contains_key("a.go"));
+}
+
+#[test]
+fn owner_ids_are_plain_numbers_without_passwd() {
+    let ids = resolve_owner(
+        &Owner {
+            user: "7".into(),
+            group: None,
+        },
+        None,
+        None,
+    )
+    .unwrap();
+    assert_eq!(ids, Ids { uid: 7, gid: 7 });
+}
