@@ -133,6 +133,13 @@ fn header_digest(entry: &Entry, content: Option<&Digest>) -> Digest {
     hasher.finish()
 }
 
+/// A directory name for the checksum cache of the context at `root` (the
+/// hex digest of its absolute path), for a store that keeps one cache
+/// directory per context.
+pub fn cache_dir_name(root: &Path) -> String {
+    Digest::of(root.as_os_str().as_bytes()).hex()
+}
+
 /// Computes the checksums of `tree`, reading only files the cache in
 /// `cache_dir` (when given) does not vouch for, and updates that cache.
 pub fn checksum_tree(
@@ -454,6 +461,24 @@ mod tests {
         let (_, third) = sums(dir.path(), Some(cache.path()));
         assert_eq!(third.stats().files_hashed, 1);
         assert_ne!(third.root(), first.root());
+    }
+
+    /// Proof that a warm run reads nothing: content swapped behind an
+    /// unchanged stamp (same inode, size, mode and mtime) goes unseen.
+    #[test]
+    fn checksum_cache_trusts_unchanged_stamps() {
+        let dir = sample();
+        let cache = tempfile::tempdir().unwrap();
+        let path = dir.path().join("b/three.txt");
+        let (_, first) = sums(dir.path(), Some(cache.path()));
+        let mtime = fs_err::metadata(&path).unwrap().modified().unwrap();
+        let file = fs_err::OpenOptions::new().write(true).open(&path).unwrap();
+        (&file).write_all(b"THREE").unwrap();
+        file.set_modified(mtime).unwrap();
+        let (_, warm) = sums(dir.path(), Some(cache.path()));
+        assert_eq!(warm.root(), first.root());
+        let (_, uncached) = sums(dir.path(), None);
+        assert_ne!(uncached.root(), first.root());
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub mod scan;
 pub mod select;
 mod wildcard;
 
-pub use checksum::{ChecksumStats, Checksums, checksum_tree};
+pub use checksum::{ChecksumStats, Checksums, cache_dir_name, checksum_tree};
 pub use error::ContextError;
 pub use input::{BuildInput, Context, DEFAULT_DOCKERFILE, read_build_input};
 pub use safety::{ContextRoot, open_in_context};

@@ -98,11 +98,9 @@ impl Selection {
             let digest = if full {
                 checksums.get(found.root)
             } else {
-                let mut kept = vec![false; tree.entries().len()];
-                for &index in &found.contents {
-                    kept[index] = true;
-                }
-                fold_subtree(tree, headers, found.root, |index| kept[index], |_, _| {})
+                // Contents are in tree order, so ascending.
+                let kept = |index| found.contents.binary_search(&index).is_ok();
+                fold_subtree(tree, headers, found.root, kept, |_, _| {})
             };
             hasher.digest(&digest);
         }
@@ -605,6 +603,18 @@ mod tests {
         assert_eq!(
             digest(&tree, &sums, &["src"], &[]),
             digest(&tree, &sums, &["src"], &["nothing-here"])
+        );
+    }
+
+    #[test]
+    fn selector_refuses_bad_excludes() {
+        let error = Selector::new(["."])
+            .unwrap()
+            .exclude(["ok", "!"])
+            .unwrap_err();
+        assert!(
+            matches!(error, ContextError::ParseExcludePattern(_)),
+            "{error:?}"
         );
     }
 
