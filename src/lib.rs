@@ -9,6 +9,7 @@ pub mod commands;
 pub mod frontend;
 pub mod graph;
 pub mod hint;
+pub mod registry;
 pub mod settings;
 pub mod solver;
 pub mod source;
