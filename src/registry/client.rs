@@ -198,4 +198,57 @@ mod tests {
             .unwrap_err();
         assert!(matches!(error, Error::Unauthorized { .. }), "{error:?}");
     }
+
+    #[test]
+    fn bearer_challenge_is_answered_with_a_scoped_token() {
+        use crate::test_support::http::{ScriptedServer, answer};
+        let mut server = ScriptedServer::bind();
+        let challenge = format!(
+            r#"Bearer realm="http://{}/token",service="registry.test""#,
+            server.host
+        );
+        let token = br#"{"access_token":"tok-123","expires_in":600}"#;
+        server.serve(vec![
+            answer(
+                "401 Unauthorized",
+                &[("WWW-Authenticate", &challenge)],
+                b"",
+                0,
+            ),
+            answer(
+                "200 OK",
+                &[("Content-Type", "application/json")],
+                token,
+                token.len(),
+            ),
+            answer("200 OK", &[], b"", 0),
+        ]);
+        let client = RegistryClient::new(RegistryOptions {
+            docker_config: Some("/nonexistent/config.json".into()),
+            ..RegistryOptions::default()
+        });
+        let reference: Reference = format!("{}/team/app:v1", server.host).parse().unwrap();
+        assert!(client.blob_exists(&reference, &Digest::of(b"x")).unwrap());
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3, "{requests:?}");
+        assert!(
+            requests[1].starts_with(
+                "GET /token?service=registry.test&scope=repository%3Ateam%2Fapp%3Apull%2Cpush "
+            ),
+            "{}",
+            requests[1]
+        );
+        assert!(
+            !requests[1].to_ascii_lowercase().contains("authorization"),
+            "anonymous token request: {}",
+            requests[1]
+        );
+        assert!(
+            requests[2]
+                .to_ascii_lowercase()
+                .contains("authorization: bearer tok-123"),
+            "{}",
+            requests[2]
+        );
+    }
 }

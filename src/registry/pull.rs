@@ -583,4 +583,67 @@ mod tests {
             "{message}"
         );
     }
+
+    fn patterned_blob() -> Vec<u8> {
+        (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn fetch_blob_resumes_a_dropped_download_with_a_range_request() {
+        use crate::test_support::http::{ScriptedServer, answer};
+        let blob = patterned_blob();
+        let digest = Digest::of(&blob);
+        let mut server = ScriptedServer::bind();
+        server.serve(vec![
+            answer("200 OK", &[], &blob[..40_000], blob.len()),
+            answer(
+                "206 Partial Content",
+                &[],
+                &blob[40_000..],
+                blob.len() - 40_000,
+            ),
+        ]);
+        let client = RegistryClient::new(RegistryOptions {
+            docker_config: Some("/nonexistent/config.json".into()),
+            ..RegistryOptions::default()
+        });
+        let reference: Reference = format!("{}/test/app:v1", server.host).parse().unwrap();
+        let mut out = Vec::new();
+        let written = client
+            .fetch_blob(&reference, &digest, blob.len() as u64, &mut out)
+            .unwrap();
+        assert_eq!(written, blob.len() as u64);
+        assert!(out == blob, "resumed bytes differ");
+        let requests = server.requests();
+        assert_eq!(requests.len(), 2, "{requests:?}");
+        assert!(
+            requests[1]
+                .to_ascii_lowercase()
+                .contains("range: bytes=40000-"),
+            "{}",
+            requests[1]
+        );
+    }
+
+    #[test]
+    fn fetch_blob_skips_what_it_has_when_the_server_ignores_range() {
+        use crate::test_support::http::{ScriptedServer, answer};
+        let blob = patterned_blob();
+        let digest = Digest::of(&blob);
+        let mut server = ScriptedServer::bind();
+        server.serve(vec![
+            answer("200 OK", &[], &blob[..30_000], blob.len()),
+            answer("200 OK", &[], &blob, blob.len()),
+        ]);
+        let client = RegistryClient::new(RegistryOptions {
+            docker_config: Some("/nonexistent/config.json".into()),
+            ..RegistryOptions::default()
+        });
+        let reference: Reference = format!("{}/test/app:v1", server.host).parse().unwrap();
+        let mut out = Vec::new();
+        client
+            .fetch_blob(&reference, &digest, blob.len() as u64, &mut out)
+            .unwrap();
+        assert!(out == blob, "bytes after an ignored range differ");
+    }
 }

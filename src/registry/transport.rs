@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use ureq::http::{self, Response};
 use ureq::unversioned::transport::DefaultConnector;
-use ureq::{Agent, SendBody};
+use ureq::{Agent, AsSendBody, SendBody};
 
 use super::dns::StaticResolver;
 use super::error::{Error, Result};
@@ -177,14 +177,36 @@ impl Transport {
         if let Some(authorization) = authorization {
             builder = builder.header("Authorization", authorization);
         }
+        // A proxy from the environment never stands between us and loopback.
+        let direct = request
+            .url
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|uri| uri.host().map(is_loopback))
+            .unwrap_or(false);
         match &mut request.body {
-            Body::Empty if request.method == http::Method::GET => self.agent.run(builder.body(())?),
-            Body::Empty => self.agent.run(builder.body(&[][..])?),
-            Body::Bytes(bytes) => self.agent.run(builder.body(*bytes)?),
+            Body::Empty if request.method == http::Method::GET => {
+                self.run(builder.body(())?, direct)
+            }
+            Body::Empty => self.run(builder.body(&[][..])?, direct),
+            Body::Bytes(bytes) => self.run(builder.body(*bytes)?, direct),
             Body::Reader { reader, length } => {
                 let builder = builder.header("Content-Length", length.to_string());
-                self.agent.run(builder.body(SendBody::from_reader(reader))?)
+                self.run(builder.body(SendBody::from_reader(reader))?, direct)
             }
+        }
+    }
+
+    fn run(
+        &self,
+        request: http::Request<impl AsSendBody>,
+        direct: bool,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        if direct {
+            let request = self.agent.configure_request(request).proxy(None).build();
+            self.agent.run(request)
+        } else {
+            self.agent.run(request)
         }
     }
 }
@@ -374,5 +396,21 @@ mod tests {
         );
         assert!(error.to_string().contains(&url), "{error}");
         assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= ATTEMPTS);
+    }
+
+    #[test]
+    fn server_errors_are_retried_until_an_answer_is_good() {
+        use crate::test_support::http::{ScriptedServer, answer};
+        let mut server = ScriptedServer::bind();
+        server.serve(vec![
+            answer("503 Service Unavailable", &[], b"", 0),
+            answer("502 Bad Gateway", &[], b"", 0),
+            answer("200 OK", &[], b"{}", 2),
+        ]);
+        let transport = Transport::new("xb-test", Vec::new());
+        let mut request = Request::new(http::Method::GET, format!("http://{}/v2/", server.host));
+        let response = transport.send(&mut request, None).unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(server.requests().len(), 3);
     }
 }
