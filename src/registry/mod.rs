@@ -25,6 +25,7 @@
 //! ```
 
 mod auth;
+mod blob;
 mod client;
 mod credentials;
 mod dns;

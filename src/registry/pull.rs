@@ -1,14 +1,9 @@
-//! Reading images from a registry: a manifest by tag or digest, an image
-//! resolved for a platform (index → manifest → config), and blobs streamed
-//! to the caller through digest verification. Unpacking layers and storing
-//! them is left to the caller.
-//!
-//! Every byte read is checked against the digest that names it. A blob is
-//! streamed into the caller's writer as it arrives, so when
-//! [`RegistryClient::fetch_blob`] returns an error the caller must discard
-//! everything it wrote: those bytes are not the blob.
+//! Reading images from a registry: a manifest by tag or digest (checked
+//! against the digest that names it), and an image resolved for a platform
+//! (index → manifest → config). Streaming layers is `blob`'s job;
+//! unpacking and storing them is the caller's.
 
-use std::io::{Read, Write};
+use std::io::Read;
 
 use ureq::http::{Method, Response};
 
@@ -18,8 +13,8 @@ use super::error::{Error, Result};
 use super::manifest::{
     self, IndexEntry, LayerDescriptor, ManifestKind, accept_header, media_type_of,
 };
-use super::transport::{ATTEMPTS, Request, error_message};
-use crate::graph::{Digest, Digester, Platform, Reference};
+use super::transport::{Request, error_message};
+use crate::graph::{Digest, Platform, Reference};
 
 /// The largest manifest or index xb reads (containerd's limit).
 pub const MANIFEST_LIMIT: u64 = 4 * 1024 * 1024;
@@ -208,90 +203,6 @@ impl RegistryClient {
             index_digest,
         })
     }
-
-    /// Stream the blob `digest` (of `size` bytes) of `reference`'s
-    /// repository into `writer`, returning the bytes written. A dropped
-    /// connection is resumed with a `Range` request.
-    ///
-    /// The bytes are checked as they pass: on any error — above all
-    /// [`Error::DigestMismatch`] and [`Error::SizeMismatch`] — what was
-    /// written is not the blob and the caller must discard it.
-    pub fn fetch_blob(
-        &self,
-        reference: &Reference,
-        digest: &Digest,
-        size: u64,
-        writer: &mut dyn Write,
-    ) -> Result<u64> {
-        let name = reference.to_string();
-        let url = self.repository_url(reference, &format!("blobs/{digest}"));
-        let scopes = [Scope::pull(&reference.repository)];
-        let mut digester = Digester::new(writer);
-        let mut written = 0u64;
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut request = Request::new(Method::GET, url.clone());
-            if written > 0 {
-                request = request.header("Range", format!("bytes={written}-"));
-            }
-            let response = self.call(reference, &scopes, &mut request)?;
-            let skip = match response.status().as_u16() {
-                200 => written,
-                206 => 0,
-                404 => {
-                    return Err(Error::BlobNotFound {
-                        reference: name,
-                        digest: *digest,
-                    });
-                }
-                status => {
-                    return Err(Error::UnexpectedStatus {
-                        method: "GET",
-                        url,
-                        status,
-                        message: error_message(response),
-                    });
-                }
-            };
-            // One byte past the size is enough to tell a blob is too long.
-            let remaining = (size + 1).saturating_sub(written) + skip;
-            let mut body = response.into_body().into_reader().take(remaining);
-            match copy_body(&mut body, skip, &mut digester, &mut written) {
-                Ok(()) => break,
-                Err(CopyError::Write(source)) => {
-                    return Err(Error::WriteBlob {
-                        reference: name,
-                        digest: *digest,
-                        source,
-                    });
-                }
-                Err(CopyError::Read(source)) => {
-                    if tries >= ATTEMPTS {
-                        return Err(Error::ReadResponse { url, source });
-                    }
-                    tracing::debug!(%digest, written, %source, "resuming blob download");
-                }
-            }
-        }
-        let (actual, count, _) = digester.finish();
-        if count != size {
-            return Err(Error::SizeMismatch {
-                reference: name,
-                digest: *digest,
-                expected: size,
-                actual: count,
-            });
-        }
-        if actual != *digest {
-            return Err(Error::DigestMismatch {
-                reference: name,
-                expected: *digest,
-                actual,
-            });
-        }
-        Ok(count)
-    }
 }
 
 fn pick_entry<'a>(
@@ -307,38 +218,6 @@ fn pick_entry<'a>(
             .filter_map(|entry| entry.platform.as_ref().map(ToString::to_string))
             .collect(),
     })
-}
-
-enum CopyError {
-    Read(std::io::Error),
-    Write(std::io::Error),
-}
-
-/// Copy `body` into `digester`, dropping its first `skip` bytes (already
-/// written by an earlier try whose range request the server ignored).
-fn copy_body(
-    body: &mut dyn Read,
-    mut skip: u64,
-    digester: &mut Digester<&mut dyn Write>,
-    written: &mut u64,
-) -> Result<(), CopyError> {
-    let mut buffer = vec![0u8; 64 * 1024];
-    loop {
-        let count = match body.read(&mut buffer) {
-            Ok(0) => return Ok(()),
-            Ok(count) => count,
-            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(CopyError::Read(error)),
-        };
-        let mut chunk = &buffer[..count];
-        if skip > 0 {
-            let dropped = usize::try_from(skip).unwrap_or(usize::MAX).min(chunk.len());
-            chunk = &chunk[dropped..];
-            skip -= dropped as u64;
-        }
-        digester.write_all(chunk).map_err(CopyError::Write)?;
-        *written += chunk.len() as u64;
-    }
 }
 
 /// The whole body of `response`, refused past `limit` bytes.
@@ -370,19 +249,8 @@ fn read_limited(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::{OCI_INDEX, OCI_MANIFEST, RegistryOptions};
+    use crate::registry::{OCI_INDEX, OCI_MANIFEST};
     use crate::test_support::registry::{TestRegistry, read_layout};
-
-    pub(crate) fn anonymous_client(registry: &TestRegistry) -> RegistryClient {
-        RegistryClient::new(RegistryOptions {
-            docker_config: Some(registry.scratch().join("no-docker-config.json")),
-            ..RegistryOptions::default()
-        })
-    }
-
-    fn reference(registry: &TestRegistry, rest: &str) -> Reference {
-        format!("{}/{rest}", registry.host).parse().unwrap()
-    }
 
     fn amd64() -> Platform {
         "linux/amd64".parse().unwrap()
@@ -397,10 +265,10 @@ mod tests {
             return;
         };
         let expected = read_layout(&layout);
-        let client = anonymous_client(&registry);
+        let client = registry.client();
 
         let by_tag = client
-            .resolve(&reference(&registry, "test/busybox:latest"), &amd64())
+            .resolve(&registry.reference("test/busybox:latest"), &amd64())
             .unwrap();
         assert_eq!(by_tag.manifest_digest, expected.manifest_digest);
         assert_eq!(by_tag.manifest, expected.manifest);
@@ -419,76 +287,12 @@ mod tests {
     }
 
     #[test]
-    fn fetch_blob_streams_verified_layer_bytes() {
-        let Some(registry) = TestRegistry::start() else {
-            return;
-        };
-        let Some(layout) = registry.push_busybox("test/busybox", "latest") else {
-            return;
-        };
-        let expected = read_layout(&layout);
-        let client = anonymous_client(&registry);
-        let reference = reference(&registry, "test/busybox:latest");
-        let (digest, bytes) = &expected.layers[0];
-        let mut out = Vec::new();
-        let written = client
-            .fetch_blob(&reference, digest, bytes.len() as u64, &mut out)
-            .unwrap();
-        assert_eq!(written, bytes.len() as u64);
-        assert_eq!(&out, bytes);
-
-        let wrong_size = client
-            .fetch_blob(&reference, digest, bytes.len() as u64 - 1, &mut Vec::new())
-            .unwrap_err();
-        assert!(
-            matches!(wrong_size, Error::SizeMismatch { .. }),
-            "{wrong_size:?}"
-        );
-    }
-
-    #[test]
-    fn tampered_blob_is_an_error_naming_both_digests() {
-        let Some(registry) = TestRegistry::start() else {
-            return;
-        };
-        let Some(layout) = registry.push_busybox("test/busybox", "latest") else {
-            return;
-        };
-        let expected = read_layout(&layout);
-        let client = anonymous_client(&registry);
-        let reference = reference(&registry, "test/busybox:latest");
-        let (digest, bytes) = &expected.layers[0];
-
-        // Same length, one byte changed, straight in the registry's storage.
-        let mut tampered = bytes.clone();
-        let middle = tampered.len() / 2;
-        tampered[middle] ^= 0xff;
-        fs_err::write(registry.blob_path(digest), &tampered).unwrap();
-
-        let error = client
-            .fetch_blob(&reference, digest, bytes.len() as u64, &mut Vec::new())
-            .unwrap_err();
-        let actual = Digest::of(&tampered);
-        assert!(
-            matches!(&error, Error::DigestMismatch { expected: e, actual: a, .. } if e == digest && *a == actual),
-            "{error:?}"
-        );
-        let message = error.to_string();
-        assert!(
-            message.contains(&digest.to_string())
-                && message.contains(&actual.to_string())
-                && message.contains("test/busybox"),
-            "{message}"
-        );
-    }
-
-    #[test]
     fn missing_manifest_and_blob_are_named() {
         let Some(registry) = TestRegistry::start() else {
             return;
         };
-        let client = anonymous_client(&registry);
-        let missing = reference(&registry, "test/nothing:v1");
+        let client = registry.client();
+        let missing = registry.reference("test/nothing:v1");
         let error = client.resolve(&missing, &amd64()).unwrap_err();
         assert!(matches!(error, Error::ManifestNotFound { .. }), "{error:?}");
         assert!(error.to_string().contains("test/nothing:v1"), "{error}");
@@ -509,8 +313,8 @@ mod tests {
             return;
         };
         let image = read_layout(&layout);
-        let client = anonymous_client(&registry);
-        let tagged = reference(&registry, "test/multi:latest");
+        let client = registry.client();
+        let tagged = registry.reference("test/multi:latest");
 
         // A second platform: the same layer under an arm64 config.
         let arm_config = String::from_utf8(image.config.1.clone())
@@ -582,68 +386,5 @@ mod tests {
                 && message.contains("linux/arm64"),
             "{message}"
         );
-    }
-
-    fn patterned_blob() -> Vec<u8> {
-        (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect()
-    }
-
-    #[test]
-    fn fetch_blob_resumes_a_dropped_download_with_a_range_request() {
-        use crate::test_support::http::{ScriptedServer, answer};
-        let blob = patterned_blob();
-        let digest = Digest::of(&blob);
-        let mut server = ScriptedServer::bind();
-        server.serve(vec![
-            answer("200 OK", &[], &blob[..40_000], blob.len()),
-            answer(
-                "206 Partial Content",
-                &[],
-                &blob[40_000..],
-                blob.len() - 40_000,
-            ),
-        ]);
-        let client = RegistryClient::new(RegistryOptions {
-            docker_config: Some("/nonexistent/config.json".into()),
-            ..RegistryOptions::default()
-        });
-        let reference: Reference = format!("{}/test/app:v1", server.host).parse().unwrap();
-        let mut out = Vec::new();
-        let written = client
-            .fetch_blob(&reference, &digest, blob.len() as u64, &mut out)
-            .unwrap();
-        assert_eq!(written, blob.len() as u64);
-        assert!(out == blob, "resumed bytes differ");
-        let requests = server.requests();
-        assert_eq!(requests.len(), 2, "{requests:?}");
-        assert!(
-            requests[1]
-                .to_ascii_lowercase()
-                .contains("range: bytes=40000-"),
-            "{}",
-            requests[1]
-        );
-    }
-
-    #[test]
-    fn fetch_blob_skips_what_it_has_when_the_server_ignores_range() {
-        use crate::test_support::http::{ScriptedServer, answer};
-        let blob = patterned_blob();
-        let digest = Digest::of(&blob);
-        let mut server = ScriptedServer::bind();
-        server.serve(vec![
-            answer("200 OK", &[], &blob[..30_000], blob.len()),
-            answer("200 OK", &[], &blob, blob.len()),
-        ]);
-        let client = RegistryClient::new(RegistryOptions {
-            docker_config: Some("/nonexistent/config.json".into()),
-            ..RegistryOptions::default()
-        });
-        let reference: Reference = format!("{}/test/app:v1", server.host).parse().unwrap();
-        let mut out = Vec::new();
-        client
-            .fetch_blob(&reference, &digest, blob.len() as u64, &mut out)
-            .unwrap();
-        assert!(out == blob, "bytes after an ignored range differ");
     }
 }

@@ -256,15 +256,8 @@ mod tests {
     use std::process::Command;
 
     use super::*;
-    use crate::registry::{OCI_MANIFEST, RegistryOptions};
+    use crate::registry::OCI_MANIFEST;
     use crate::test_support::registry::{TestRegistry, read_layout, run};
-
-    fn anonymous_client(registry: &TestRegistry) -> RegistryClient {
-        RegistryClient::new(RegistryOptions {
-            docker_config: Some(registry.scratch().join("no-docker-config.json")),
-            ..RegistryOptions::default()
-        })
-    }
 
     /// A small image made here: one gzip layer holding `hello.txt`.
     fn small_image() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
@@ -312,7 +305,7 @@ mod tests {
         if !skopeo_available() {
             return;
         }
-        let client = anonymous_client(&registry);
+        let client = registry.client();
         let reference: Reference = format!("{}/test/new:v1", registry.host).parse().unwrap();
         let (layer, config, manifest) = small_image();
         for blob in [&layer, &config] {
@@ -357,7 +350,7 @@ mod tests {
         let Some(registry) = TestRegistry::start() else {
             return;
         };
-        let client = anonymous_client(&registry);
+        let client = registry.client();
         let reference: Reference = format!("{}/test/bad:v1", registry.host).parse().unwrap();
         let claimed = Digest::of(b"what we said");
         let error = client
@@ -380,7 +373,7 @@ mod tests {
             return;
         };
         let image = read_layout(&layout);
-        let client = anonymous_client(&registry);
+        let client = registry.client();
         let target: Reference = format!("{}/other/app:v1", registry.host).parse().unwrap();
         let (digest, _) = &image.layers[0];
         assert!(!client.blob_exists(&target, digest).unwrap());

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::graph::Digest;
+use crate::graph::{Digest, Reference};
+use crate::registry::{RegistryClient, RegistryOptions};
 
 const REGISTRY_BINARY: &str = "/usr/bin/docker-registry";
 
@@ -124,6 +125,21 @@ impl TestRegistry {
             self.host,
             self.log()
         );
+    }
+
+    /// A client without credentials (it reads no real docker config).
+    pub(crate) fn client(&self) -> RegistryClient {
+        RegistryClient::new(RegistryOptions {
+            docker_config: Some(self.dir.path().join("no-docker-config.json")),
+            ..RegistryOptions::default()
+        })
+    }
+
+    /// `<host>/<rest>` as a reference, e.g. `registry.reference("test/app:v1")`.
+    pub(crate) fn reference(&self, rest: &str) -> Reference {
+        format!("{}/{rest}", self.host)
+            .parse()
+            .expect("valid test reference")
     }
 
     /// What the registry logged so far.
