@@ -12,6 +12,7 @@ pub mod graph;
 pub mod hint;
 pub mod image;
 pub mod progress;
+pub mod registry;
 pub mod settings;
 pub mod solver;
 pub mod source;

@@ -1,4 +1,8 @@
-//! Helpers shared by unit tests: where the external conformance corpora live.
+//! Helpers shared by unit tests: where the external conformance corpora live,
+//! and a real registry on loopback ([`registry::TestRegistry`]).
+
+pub(crate) mod http;
+pub(crate) mod registry;
 
 use std::path::PathBuf;
 
