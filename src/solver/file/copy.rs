@@ -14,8 +14,8 @@ use xb_snapshotter::ActiveSnapshot;
 
 use super::chmod::{ChmodError, apply_mode};
 use super::owner::Ids;
-use super::pattern::{has_wildcard, match_component};
 use crate::graph::CopyAction;
+use crate::source::context::wildcard::{Wildcard, has_wildcard};
 
 /// What a source entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +83,13 @@ pub enum CopyError {
     Snapshot(#[from] xb_snapshotter::Error),
     #[error(transparent)]
     Chmod(#[from] ChmodError),
+    #[error(transparent)]
+    Context(#[from] crate::source::context::ContextError),
+    #[error("invalid source pattern {pattern:?}: {reason}")]
+    BadPattern {
+        pattern: String,
+        reason: &'static str,
+    },
     #[error("source path escapes the build context via symlink {0:?}")]
     SymlinkEscapes(String),
     #[error("{0} is not supported yet")]
@@ -118,8 +125,18 @@ pub fn expand_source(tree: &dyn SourceTree, pattern: &str) -> Result<Vec<PathBuf
     for component in cleaned.components().skip(1) {
         let name = component.as_os_str().to_string_lossy();
         let mut next = Vec::new();
+        let wildcard = if has_wildcard(&name) {
+            Some(
+                Wildcard::compile(&name).map_err(|reason| CopyError::BadPattern {
+                    pattern: pattern.to_owned(),
+                    reason,
+                })?,
+            )
+        } else {
+            None
+        };
         for dir in &current {
-            if has_wildcard(&name) {
+            if let Some(wildcard) = &wildcard {
                 let is_dir = matches!(
                     tree.stat(dir)?,
                     Some(SourceStat {
@@ -129,7 +146,7 @@ pub fn expand_source(tree: &dyn SourceTree, pattern: &str) -> Result<Vec<PathBuf
                 );
                 if is_dir {
                     for entry in tree.list(dir)? {
-                        if match_component(&name, &entry) {
+                        if wildcard.matches(&entry) {
                             next.push(dir.join(entry));
                         }
                     }

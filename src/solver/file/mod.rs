@@ -6,7 +6,6 @@
 pub mod chmod;
 pub mod copy;
 pub mod owner;
-pub mod pattern;
 pub mod source;
 
 #[cfg(test)]

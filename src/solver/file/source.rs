@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use xb_snapshotter::{EntryKind, EntryStat, View};
 
+use crate::source::context::open_in_context;
+
 use super::copy::{CopyError, SourceKind, SourceStat, SourceTree, clean_absolute};
 
 /// A snapshot's merged view as a copy source.
@@ -134,9 +136,12 @@ impl SourceTree for DirectoryTree {
         Ok(names)
     }
 
+    /// Opens with no symlink followed anywhere (`openat2` beneath the
+    /// context), after resolving the links that stay inside it.
     fn open(&self, path: &Path) -> Result<Box<dyn Read + '_>, CopyError> {
         let resolved = self.resolve(path)?;
-        let file = fs_err::File::open(self.disk(&resolved)).map_err(Self::read_error(path))?;
+        let relative = resolved.strip_prefix("/").unwrap_or(&resolved);
+        let file = open_in_context(&self.root, &relative.to_string_lossy())?;
         Ok(Box::new(file))
     }
 

@@ -30,7 +30,7 @@ mod resolve;
 pub mod safety;
 pub mod scan;
 pub mod select;
-mod wildcard;
+pub mod wildcard;
 
 pub use checksum::{ChecksumStats, Checksums, cache_dir_name, checksum_tree};
 pub use error::ContextError;

@@ -26,13 +26,13 @@ enum Token {
 
 /// A compiled `filepath.Match` pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Wildcard {
+pub struct Wildcard {
     tokens: Vec<Token>,
 }
 
 /// Whether a path component has a wildcard character that is not escaped
 /// (BuildKit's `containsWildcards`).
-pub(super) fn has_wildcard(text: &str) -> bool {
+pub fn has_wildcard(text: &str) -> bool {
     let mut chars = text.chars();
     while let Some(c) = chars.next() {
         match c {
@@ -48,7 +48,7 @@ pub(super) fn has_wildcard(text: &str) -> bool {
 
 impl Wildcard {
     /// Compiles `pattern`, or says what is wrong with it.
-    pub(super) fn compile(pattern: &str) -> Result<Self, &'static str> {
+    pub fn compile(pattern: &str) -> Result<Self, &'static str> {
         let mut tokens = Vec::new();
         let mut chars = pattern.chars().peekable();
         while let Some(c) = chars.next() {
@@ -64,7 +64,7 @@ impl Wildcard {
     }
 
     /// Whether the pattern matches all of `name`.
-    pub(super) fn matches(&self, name: &str) -> bool {
+    pub fn matches(&self, name: &str) -> bool {
         let count = self.tokens.len();
         let mut states = vec![false; count + 1];
         states[0] = true;
