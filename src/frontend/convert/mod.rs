@@ -2,18 +2,15 @@
 //! stage becomes a chain of vertices: its base (scratch, an image source or
 //! another stage's last vertex), then one `File` vertex per COPY, ADD or
 //! WORKDIR and one `Exec` vertex per RUN. Metadata instructions make no
-//! vertex: the image config and history travel beside the graph in
-//! [`StageBuild`].
+//! vertex: the image config travels beside the graph in [`StageBuild`],
+//! and history is written from the plan's steps at export.
 
 mod copy;
-mod history;
 
 use crate::frontend::lower::{Base, ImageConfig, Plan, Stage, StepKind};
 use crate::graph::{
     ExecOp, FileAction, FileOp, Graph, Op, Origin, Owner, Platform, SourceOp, Vertex, VertexId,
 };
-
-pub use history::HistoryEntry;
 
 /// What the solver builds and what the exporter needs beside it.
 #[derive(Debug, Clone)]
@@ -36,8 +33,8 @@ pub struct StageBuild {
     pub base_stage: Option<usize>,
     pub platform: Platform,
     pub config: ImageConfig,
-    /// History entries this stage adds, in order.
-    pub history: Vec<HistoryEntry>,
+    /// The stage's index in the plan (its steps give the history).
+    pub stage: usize,
 }
 
 impl Build {
@@ -133,13 +130,11 @@ fn convert_stage(
     };
     let total = stage.steps.len() + 1;
     let stage_name = stage.display_name();
-    let mut history = Vec::new();
     for (position, step) in stage.steps.iter().enumerate() {
         let origin = Origin {
             name: format!("[{stage_name} {}/{total}] {}", position + 2, step.original),
             lines: Some((step.span.start.line, step.span.end.line)),
         };
-        let entry = history::entry(step);
         let next = match &step.kind {
             StepKind::Copy(copy) | StepKind::Add(copy) => {
                 let is_add = matches!(step.kind, StepKind::Add(_));
@@ -191,7 +186,6 @@ fn convert_stage(
         if let Some(next) = next {
             current = next;
         }
-        history.push(entry);
     }
     StageBuild {
         vertex: current,
@@ -199,7 +193,7 @@ fn convert_stage(
         base_stage,
         platform: platform.clone(),
         config: stage.config.clone(),
-        history,
+        stage: stage.index,
     }
 }
 
@@ -263,8 +257,7 @@ ENV X=1
         assert_eq!(sources.len(), 2, "{sources:?}");
         let target = build.target_stage();
         assert_eq!(target.base_stage, Some(1));
-        assert_eq!(target.history.len(), 3);
-        assert!(target.history[2].empty_layer, "ENV adds no layer");
+        assert_eq!(target.stage, 3);
         let last = build.graph.vertex(target.vertex);
         assert!(
             last.origin
