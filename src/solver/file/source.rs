@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use xb_snapshotter::{EntryKind, EntryStat, View};
 
+use crate::frontend::ignore::IgnoreRules;
 use crate::source::context::open_in_context;
 
 use super::copy::{CopyError, SourceKind, SourceStat, SourceTree, clean_absolute};
@@ -66,11 +67,31 @@ impl SourceTree for SnapshotTree {
 /// followed only while they stay inside the directory.
 pub struct DirectoryTree {
     root: PathBuf,
+    ignore: Option<IgnoreRules>,
 }
 
 impl DirectoryTree {
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            ignore: None,
+        }
+    }
+
+    /// Files `.dockerignore` excludes are invisible to the copy.
+    #[must_use]
+    pub fn with_ignore(mut self, rules: IgnoreRules) -> Self {
+        self.ignore = Some(rules);
+        self
+    }
+
+    fn excluded(&self, path: &Path) -> bool {
+        let relative = path.strip_prefix("/").unwrap_or(path).to_string_lossy();
+        !relative.is_empty()
+            && self
+                .ignore
+                .as_ref()
+                .is_some_and(|rules| rules.is_excluded(&relative))
     }
 
     fn disk(&self, path: &Path) -> PathBuf {
@@ -87,6 +108,9 @@ impl DirectoryTree {
 
 impl SourceTree for DirectoryTree {
     fn stat(&self, path: &Path) -> Result<Option<SourceStat>, CopyError> {
+        if self.excluded(path) {
+            return Ok(None);
+        }
         let resolved_parent = match path.parent() {
             Some(parent) => self.resolve(parent)?,
             None => PathBuf::from("/"),
@@ -132,6 +156,7 @@ impl SourceTree for DirectoryTree {
             .map(|entry| entry.map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect::<Result<_, _>>()
             .map_err(Self::read_error(path))?;
+        names.retain(|name| !self.excluded(&path.join(name)));
         names.sort();
         Ok(names)
     }

@@ -1,0 +1,249 @@
+//! The executor that builds: for each vertex it computes a cache key from
+//! content (image manifest digests, context file checksums, input keys),
+//! returns the stored result on a hit, and otherwise pulls, copies or merges
+//! into the snapshotter and records the result in the store. It reports
+//! every vertex to the progress display; it never prints.
+
+mod context;
+mod file;
+mod image;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use xb_snapshotter::{SnapshotId, Snapshotter};
+
+use crate::frontend::ignore::IgnoreRules;
+use crate::graph::{Digest, Graph, Op, SourceOp, VertexId};
+use crate::registry::RegistryClient;
+use crate::store::Store;
+
+use super::event::{self, Reporter, VertexInfo, VertexOutcome};
+use super::scheduler::Executor;
+
+pub use context::LocalContext;
+
+/// A committed layer of a result's filesystem.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layer {
+    pub snapshot: SnapshotId,
+    /// The compressed blob it came from (image layers), reused at export.
+    pub blob: Option<LayerBlobRef>,
+}
+
+/// A layer blob in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerBlobRef {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    pub diff_id: Digest,
+}
+
+/// What an image source resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    pub reference: String,
+    pub manifest_digest: Digest,
+    /// The config blob, in the store.
+    pub config_digest: Digest,
+}
+
+/// A vertex's result: a filesystem as a chain of layers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Output {
+    pub cache_key: Digest,
+    /// Bottom first; empty for scratch.
+    pub layers: Vec<Layer>,
+    /// Set for image sources.
+    pub image: Option<ImageInfo>,
+    /// Set for local sources: which named context.
+    pub local: Option<String>,
+}
+
+impl Output {
+    pub fn top(&self) -> Option<&SnapshotId> {
+        self.layers.last().map(|layer| &layer.snapshot)
+    }
+}
+
+/// Why a vertex could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecuteError {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::Error),
+    #[error(transparent)]
+    Snapshot(#[from] xb_snapshotter::Error),
+    #[error(transparent)]
+    Copy(#[from] crate::solver::file::copy::CopyError),
+    #[error(transparent)]
+    Owner(#[from] crate::solver::file::owner::OwnerError),
+    #[error(transparent)]
+    Context(#[from] crate::source::context::ContextError),
+    #[error("failed to decompress layer {digest}")]
+    DecompressLayer {
+        digest: Digest,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("layer {digest} of {reference} has diff id {actual}, but its config says {expected}")]
+    DiffIdMismatch {
+        reference: String,
+        digest: Digest,
+        expected: String,
+        actual: String,
+    },
+    #[error("no build context named {0:?}")]
+    UnknownContext(String),
+    #[error("{0} is not supported yet")]
+    Unsupported(&'static str),
+}
+
+/// What a build needs to run vertices.
+pub struct BuildExecutor<'a> {
+    pub graph: &'a Graph,
+    pub store: &'a Store,
+    pub snapshotter: &'a Snapshotter,
+    pub registry: &'a RegistryClient,
+    pub contexts: BTreeMap<String, LocalContext>,
+    pub reporter: &'a dyn Reporter,
+    /// `--no-cache`, or `--no-cache-filter` for these vertices.
+    pub no_cache: Box<dyn Fn(VertexId) -> bool + Sync + 'a>,
+    /// `--pull`: re-resolve image tags.
+    pub pull: bool,
+}
+
+impl BuildExecutor<'_> {
+    /// Creates a local context entry for the main build context.
+    pub fn local_context(root: PathBuf, rules: IgnoreRules) -> LocalContext {
+        LocalContext::new(root, rules)
+    }
+
+    fn key_of(parts: &impl Serialize) -> Digest {
+        Digest::of(&serde_json::to_vec(parts).expect("cache key parts serialize"))
+    }
+
+    /// A stored result whose snapshots all still exist.
+    fn cached(&self, key: &Digest) -> Result<Option<Output>, ExecuteError> {
+        let Some(output) = self.store.get_record::<Output>(key)? else {
+            return Ok(None);
+        };
+        let intact = output
+            .layers
+            .iter()
+            .all(|layer| self.snapshotter.info(&layer.snapshot).is_ok());
+        Ok(intact.then_some(output))
+    }
+
+    /// Looks `key` up, else computes it under the key's lock and records it.
+    fn cached_or(
+        &self,
+        id: VertexId,
+        key: Digest,
+        blobs: impl Fn(&Output) -> Vec<Digest>,
+        compute: impl FnOnce() -> Result<Output, ExecuteError>,
+    ) -> Result<(Output, bool), ExecuteError> {
+        let use_cache = !(self.no_cache)(id);
+        if use_cache {
+            if let Some(output) = self.cached(&key)? {
+                return Ok((output, true));
+            }
+        }
+        let _lock = self.store.lock_key(&key)?;
+        if use_cache {
+            if let Some(output) = self.cached(&key)? {
+                return Ok((output, true));
+            }
+        }
+        let output = compute()?;
+        self.store.put_record(&key, &output, &blobs(&output))?;
+        Ok((output, false))
+    }
+
+    fn run(&self, id: VertexId, inputs: &[Output]) -> Result<(Output, bool), ExecuteError> {
+        let vertex = self.graph.vertex(id);
+        match &vertex.op {
+            Op::Source(SourceOp::Scratch) => Ok((
+                Output {
+                    cache_key: Self::key_of(&"scratch"),
+                    layers: Vec::new(),
+                    image: None,
+                    local: None,
+                },
+                true,
+            )),
+            Op::Source(SourceOp::Local { name }) => {
+                let context = self
+                    .contexts
+                    .get(name)
+                    .ok_or_else(|| ExecuteError::UnknownContext(name.clone()))?;
+                context.prepare(self.store)?;
+                Ok((
+                    Output {
+                        cache_key: Self::key_of(&("local", name)),
+                        layers: Vec::new(),
+                        image: None,
+                        local: Some(name.clone()),
+                    },
+                    false,
+                ))
+            }
+            Op::Source(SourceOp::Image {
+                reference,
+                platform,
+            }) => self.pull_image(id, reference, platform),
+            Op::Source(SourceOp::Http { .. }) => Err(ExecuteError::Unsupported("ADD from a URL")),
+            Op::Exec(_) => Err(ExecuteError::Unsupported(
+                "RUN (the sandbox lands in the next release)",
+            )),
+            Op::File(file) => self.run_file(id, file, inputs),
+            Op::Merge(_) => self.run_merge(id, inputs),
+        }
+    }
+}
+
+fn now() -> SystemTime {
+    SystemTime::now()
+}
+
+impl Executor for BuildExecutor<'_> {
+    type Output = Output;
+    type Error = ExecuteError;
+
+    fn execute(&self, id: VertexId, inputs: Vec<Output>) -> Result<Output, ExecuteError> {
+        let vertex = self.graph.vertex(id);
+        let reported = !matches!(vertex.op, Op::Source(SourceOp::Scratch));
+        let event_id = event::VertexId(id.0 as u64);
+        if reported {
+            self.reporter.on_vertex_start(&VertexInfo {
+                id: event_id,
+                digest: Some(self.graph.digest(id).to_string()),
+                name: vertex.origin.name.clone(),
+                started: now(),
+            });
+        }
+        let result = self.run(id, &inputs);
+        if reported {
+            match &result {
+                Ok((_, true)) => self.reporter.on_vertex_cached(event_id, now()),
+                Ok((_, false)) => {
+                    self.reporter
+                        .on_vertex_done(event_id, &VertexOutcome::Completed, now());
+                }
+                Err(error) => self.reporter.on_vertex_done(
+                    event_id,
+                    &VertexOutcome::Failed {
+                        message: format!("{error}"),
+                    },
+                    now(),
+                ),
+            }
+        }
+        result.map(|(output, _)| output)
+    }
+}
