@@ -66,21 +66,25 @@ fn usage_errors_exit_2_and_name_the_flag() {
 }
 
 #[test]
-fn build_refuses_clearly_until_the_builder_lands() {
+fn build_refuses_flags_whose_machinery_has_not_landed() {
     let context = TestContext::new();
     context.write("Dockerfile", "FROM scratch\nCOPY a /a\n");
     context.write("a", "x");
+    let store = context.path().join("store").display().to_string();
     let run = context.run(&[
         "build",
-        "--push",
-        "-t",
-        "127.0.0.1:5000/app:1",
+        "--root",
+        &store,
+        "--secret",
+        "id=token,env=TOKEN",
+        "--cache-to",
+        "type=local,dest=cache",
         "-o",
         "type=oci,dest=out.tar",
         ".",
     ]);
     run.assert_exit(1);
-    for needle in ["not supported yet", "--push", "--output", "--tag"] {
+    for needle in ["not supported yet", "--secret", "--cache-to"] {
         assert!(
             run.stderr.contains(needle),
             "missing {needle:?}:\n{}",
@@ -154,24 +158,30 @@ fn dockerfile_on_stdin_with_dash_file() {
 }
 
 #[test]
-fn build_plan_reports_unused_stages_as_skipped() {
+fn scratch_build_without_output_stays_in_cache_and_skips_unused_stages() {
     let context = TestContext::new();
     context.write(
         "Dockerfile",
         "FROM scratch AS deps\nCOPY a /a\n\nFROM scratch AS unused\nCOPY a /b\n\nFROM deps AS final\nCOPY a /c\n",
     );
     context.write("a", "x");
-    let run = context.run(&["build", "."]);
-    run.assert_exit(1);
+    let store = context.path().join("store").display().to_string();
+    let run = context.run(&["build", "--root", &store, "--progress=plain", "."]);
+    run.assert_success();
     assert!(
-        run.stderr
-            .contains("planned target final: 2 stage(s) [deps, final]"),
+        run.stderr.contains("skipped unused stages: unused"),
         "{}",
         run.stderr
     );
     assert!(
-        run.stderr.contains("skipped unused: unused"),
+        run.stderr.contains("stays in the cache only"),
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains("[final 2/2] COPY a /c"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("[unused"), "{}", run.stderr);
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod build_image;
 mod call;
 mod cli;
 mod errors;

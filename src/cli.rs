@@ -163,8 +163,8 @@ pub struct BuildArgs {
     #[arg(long = "build-context", value_name = "NAME=VALUE")]
     pub build_contexts: Vec<BuildContextSpec>,
 
-    /// How to show build progress.
-    #[arg(long, value_enum, default_value_t = Progress::Auto)]
+    /// How to show build progress (the last one given wins).
+    #[arg(long, value_enum, default_value_t = Progress::Auto, overrides_with = "progress")]
     pub progress: Progress,
 
     /// Write the image ID to this file.

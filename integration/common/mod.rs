@@ -1,6 +1,9 @@
 //! The test context: a temporary directory, the `xb` binary with a cleaned
 //! environment, and helpers to write Dockerfiles and read results.
 
+pub(crate) mod image;
+pub(crate) mod registry;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 

@@ -1,19 +1,31 @@
 //! `xb build`: reads the context and Dockerfile, runs the frontend, and
-//! answers `--call`. Executing the plan arrives with the solver; until then a
-//! `--call=build` plans the Dockerfile, reports the plan and refuses to go on.
+//! answers `--call`, or builds: lowers the Dockerfile, converts it to a
+//! graph, solves it with the store as cache, and writes each `--output`.
 
 use std::io::Write as _;
 
-use anyhow::bail;
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, bail};
+use xb_snapshotter::Snapshotter;
 
 use crate::cli::BuildArgs;
+use crate::exporter::ExportImage;
+use crate::frontend::convert::convert;
+use crate::frontend::ignore::IgnoreRules;
 use crate::frontend::lower::{LowerOptions, lower};
-use crate::graph::Platform;
+use crate::frontend::{ParseError, Span};
+use crate::graph::{Platform, Reference};
 use crate::hint::Hinted;
-use crate::settings::{CallKind, CallSpec, Network, Progress};
-use crate::source::context::read_build_input;
+use crate::image::options::ImageOutputOptions;
+use crate::registry::{RegistryClient, RegistryOptions};
+use crate::settings::{CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress};
+use crate::solver::executor::{BuildExecutor, LocalContext};
+use crate::solver::solve;
+use crate::source::context::{Context, read_build_input};
+use crate::store::Store;
 
-use super::{ExitStatus, call};
+use super::{ExitStatus, call, export};
 
 pub(super) fn build(args: &BuildArgs) -> anyhow::Result<ExitStatus> {
     let call = if args.check {
@@ -42,7 +54,7 @@ pub(super) fn build(args: &BuildArgs) -> anyhow::Result<ExitStatus> {
         CallKind::Targets => call::targets(&input.dockerfile, call.format, args),
         CallKind::Outline => call::outline(&input.dockerfile, &options, call.format, args),
         CallKind::Check => call::check(&input.dockerfile, &options, call.format, args),
-        CallKind::Build => plan_only(&input.dockerfile, &options, args),
+        CallKind::Build => run_build(&input, &options, args),
     }
 }
 
@@ -107,24 +119,289 @@ fn warn_unused_flags(args: &BuildArgs, kind: CallKind) {
     }
 }
 
-/// `--call=build` today: check and plan everything, then say what is missing.
-fn plan_only(
-    dockerfile: &crate::frontend::Source,
+/// Where the store lives: `--root`/`XB_ROOT`, else the XDG data directory.
+fn store_root(args: &BuildArgs) -> anyhow::Result<std::path::PathBuf> {
+    args.root
+        .clone()
+        .or_else(crate::store::default_root)
+        .ok_or_else(|| anyhow::anyhow!("cannot find a home for the store; pass --root DIR"))
+}
+
+/// Flags that are accepted but whose machinery has not landed.
+fn refuse_unsupported(args: &BuildArgs) -> anyhow::Result<()> {
+    let unsupported = [
+        (args.load, "--load"),
+        (!args.cache_from.is_empty(), "--cache-from"),
+        (!args.cache_to.is_empty(), "--cache-to"),
+        (!args.secrets.is_empty(), "--secret"),
+        (!args.ssh.is_empty(), "--ssh"),
+        (args.network != Network::Default, "--network"),
+        (!args.build_contexts.is_empty(), "--build-context"),
+    ];
+    let named: Vec<&str> = unsupported
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect();
+    if !named.is_empty() {
+        bail!(Hinted::new(
+            format!("not supported yet: {}", named.join(", ")),
+            "these flags land with the RUN sandbox and cache export; build without them for now",
+        ));
+    }
+    Ok(())
+}
+
+/// `--call=build`: solve the target and write every output.
+fn run_build(
+    input: &crate::source::context::BuildInput,
     options: &LowerOptions,
     args: &BuildArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let plan = lower(dockerfile, options)?;
-    if !args.quiet && args.progress != Progress::Quiet {
-        let mut stderr = std::io::stderr().lock();
-        writeln!(stderr, "{}", call::describe_plan(&plan))?;
+    refuse_unsupported(args)?;
+    let plan = lower(&input.dockerfile, options)?;
+    if let Some(skipped) = call::describe_skipped(&plan) {
+        if !args.quiet && args.progress != Progress::Quiet {
+            writeln!(std::io::stderr().lock(), "{skipped}")?;
+        }
     }
-    let mut missing = vec!["executing the build"];
-    missing.extend(build_only_flags(args));
-    bail!(Hinted::new(
-        format!(
-            "not supported yet: {} (this release checks and plans Dockerfiles; the builder lands next)",
-            missing.join(", ")
-        ),
-        "use --call=check, --call=outline or --call=targets to inspect the Dockerfile",
-    ))
+    let build = convert(&plan, &options.target_platform);
+    let root = store_root(args)?;
+    let store = Store::open(&root)
+        .with_context(|| format!("failed to open the store at {}", root.display()))?;
+    let snapshotter = Snapshotter::open(store.dir("snapshots")?)?;
+    let registry = RegistryClient::new(RegistryOptions {
+        insecure_hosts: args.insecure_registries.clone(),
+        docker_config: std::env::var_os("DOCKER_CONFIG")
+            .map(|dir| std::path::PathBuf::from(dir).join("config.json")),
+        ..RegistryOptions::default()
+    });
+    let mut contexts = BTreeMap::new();
+    let empty_context;
+    let context_dir = match &input.context {
+        Context::Directory(dir) => dir.clone(),
+        Context::Empty => {
+            empty_context = tempfile_dir(&store)?;
+            empty_context.clone()
+        }
+        Context::StdinArchive => {
+            bail!("building from a context tar on standard input is not supported yet")
+        }
+    };
+    let rules = match &input.dockerfile_path {
+        Some(dockerfile) => IgnoreRules::load(&context_dir, dockerfile)?
+            .map(|(_, rules)| rules)
+            .unwrap_or_default(),
+        None => IgnoreRules::default(),
+    };
+    contexts.insert("context".to_owned(), LocalContext::new(context_dir, rules));
+    let stderr_is_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        args.progress
+    };
+    let mut display = crate::progress::reporter(progress, stderr_is_tty);
+    let no_cache_stages: Vec<usize> = plan
+        .stages
+        .iter()
+        .filter(|stage| {
+            stage.name.as_ref().is_some_and(|name| {
+                args.no_cache_filter
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(name))
+            })
+        })
+        .map(|stage| stage.index)
+        .collect();
+    let no_cache_lines: Vec<(usize, usize)> = no_cache_stages
+        .iter()
+        .map(|&index| {
+            let stage = &plan.stages[index];
+            let end = stage
+                .steps
+                .last()
+                .map_or(stage.span.end.line, |step| step.span.end.line);
+            (stage.span.start.line, end)
+        })
+        .collect();
+    let graph = &build.graph;
+    let no_cache_all = args.no_cache;
+    let target = build.target_stage();
+    let mut targets = vec![target.vertex];
+    targets.extend(target.base_image_vertex);
+    let solved = {
+        let executor = BuildExecutor {
+            graph,
+            store: &store,
+            snapshotter: &snapshotter,
+            registry: &registry,
+            contexts,
+            reporter: &*display,
+            no_cache: Box::new(move |id| {
+                no_cache_all
+                    || graph.vertex(id).origin.lines.is_some_and(|(first, _)| {
+                        no_cache_lines
+                            .iter()
+                            .any(|&(start, end)| start <= first && first <= end)
+                    })
+            }),
+            pull: args.pull,
+        };
+        solve(graph, &targets, &executor)
+    };
+    display.on_build_done(std::time::SystemTime::now());
+    let _ = display.finish();
+    let outputs = solved.map_err(|failure| {
+        let vertex = graph.vertex(failure.vertex);
+        let message = format!(
+            "{}: {:#}",
+            vertex.origin.name,
+            anyhow::Error::new(failure.error)
+        );
+        match vertex.origin.lines {
+            Some((first, last)) => anyhow::Error::new(ParseError::new(
+                &input.dockerfile,
+                Span::lines(first, last),
+                message,
+            )),
+            None => anyhow::anyhow!(message),
+        }
+    })?;
+    let epoch = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|value| value.parse().ok());
+    let parts = export::ImageParts {
+        store: &store,
+        snapshotter: &snapshotter,
+        plan: &plan,
+        build: &build,
+        target: &outputs[0],
+        base: outputs.get(1),
+        epoch,
+    };
+    write_outputs(args, &parts, &registry)?;
+    let _ = store.enforce_cap(crate::store::default_cap(&root)?);
+    Ok(ExitStatus::Success)
+}
+
+fn tempfile_dir(store: &Store) -> anyhow::Result<std::path::PathBuf> {
+    let dir = store
+        .temp_dir()
+        .join(format!("empty-context-{}", std::process::id()));
+    fs_err::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn write_outputs(
+    args: &BuildArgs,
+    parts: &export::ImageParts<'_>,
+    registry: &RegistryClient,
+) -> anyhow::Result<()> {
+    let mut specs = args.outputs.clone();
+    if args.push {
+        specs.push(OutputSpec::push());
+    }
+    let tags: Vec<String> = args.tags.iter().map(ToString::to_string).collect();
+    if specs.is_empty() {
+        tracing::warn!(
+            "no output specified: the build result stays in the cache only (use -o type=oci,dest=out.tar or --push)"
+        );
+    }
+    let platform = parts.build.target_stage().platform.clone();
+    let mut last_config = None;
+    let mut last_manifest = None;
+    let mut all_names = tags.clone();
+    for spec in &specs {
+        let options = ImageOutputOptions::from_spec(spec, &platform)?;
+        let mut names = tags.clone();
+        names.extend(options.names.iter().cloned());
+        all_names.extend(options.names.iter().cloned());
+        match spec.kind {
+            OutputKind::Oci | OutputKind::Docker => {
+                let image = export::assemble(
+                    parts,
+                    options.compression,
+                    options.force_compression,
+                    options.oci_mediatypes,
+                )?;
+                let dest = spec.dest.clone().unwrap_or_else(|| "-".into());
+                let export_image = ExportImage {
+                    config: image.config.clone(),
+                    layers: image.layers.clone(),
+                    platform: platform.clone(),
+                    names: names.clone(),
+                    annotations: options.annotations.clone(),
+                    oci_mediatypes: options.oci_mediatypes,
+                    created: export::created(parts.epoch),
+                };
+                let result = if spec.kind == OutputKind::Oci {
+                    crate::exporter::export_oci(&export_image, &dest, options.tar)?
+                } else {
+                    crate::exporter::export_docker(&export_image, &dest, options.tar)?
+                };
+                last_manifest = Some(result.manifest.digest);
+                last_config = Some(image.config);
+            }
+            OutputKind::Image | OutputKind::Registry => {
+                let push = spec.kind == OutputKind::Registry
+                    || spec.attrs.get("push").map(String::as_str) == Some("true");
+                if !push {
+                    export::refuse("type=image without push=true (xb has no local image store)")?;
+                }
+                if names.is_empty() {
+                    bail!(Hinted::new(
+                        "pushing needs an image name",
+                        "name the image with -t REGISTRY/NAME:TAG or name= in the output",
+                    ));
+                }
+                let image = export::assemble(
+                    parts,
+                    options.compression,
+                    options.force_compression,
+                    options.oci_mediatypes,
+                )?;
+                let mount_from = parts
+                    .base
+                    .and_then(|base| base.image.as_ref())
+                    .and_then(|image| image.reference.parse::<Reference>().ok());
+                for name in &names {
+                    let reference: Reference = name
+                        .parse()
+                        .with_context(|| format!("invalid image name {name:?}"))?;
+                    let digest = export::push(
+                        registry,
+                        parts.store,
+                        &image,
+                        &reference,
+                        options.oci_mediatypes,
+                        &options.annotations,
+                        mount_from.as_ref(),
+                    )
+                    .with_context(|| format!("failed to push {name}"))?;
+                    last_manifest = Some(digest);
+                }
+                last_config = Some(image.config);
+            }
+            OutputKind::Local => export::refuse("type=local")?,
+            OutputKind::Tar => export::refuse("type=tar")?,
+            OutputKind::CacheOnly => {}
+        }
+    }
+    if let Some(config) = last_config {
+        export::write_result_files(
+            args.iidfile.as_ref(),
+            args.metadata_file.as_ref(),
+            &config,
+            last_manifest,
+            &all_names,
+        )?;
+        if args.quiet {
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                crate::graph::Digest::of(&config)
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -197,40 +197,24 @@ fn render_check(source: &Source, report: &CheckReport) -> String {
     text
 }
 
-/// One paragraph on what `--call=build` would run, for the log.
-pub(super) fn describe_plan(plan: &Plan) -> String {
-    let stage_names = |indices: &mut dyn Iterator<Item = usize>| {
-        indices
-            .map(|index| plan.stages[index].display_name())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let steps: usize = plan
-        .needed
-        .iter()
-        .map(|&index| plan.stages[index].steps.len())
-        .sum();
-    let mut text = format!(
-        "planned target {}: {} stage(s) [{}], {steps} step(s)",
-        plan.target_stage().display_name(),
-        plan.needed.len(),
-        stage_names(&mut plan.needed.iter().copied()),
-    );
+/// The stages a build leaves out and the build args nothing used, for the log.
+pub(super) fn describe_skipped(plan: &Plan) -> Option<String> {
+    let mut lines = Vec::new();
     if !plan.skipped.is_empty() {
-        let _ = write!(
-            text,
-            "; skipped unused: {}",
-            stage_names(&mut plan.skipped.iter().map(|stage| stage.index))
-        );
+        let names: Vec<String> = plan
+            .skipped
+            .iter()
+            .map(|stage| plan.stages[stage.index].display_name())
+            .collect();
+        lines.push(format!("skipped unused stages: {}", names.join(", ")));
     }
     if !plan.unused_build_args.is_empty() {
-        let _ = write!(
-            text,
-            "\nwarning: build args not consumed by any stage: {}",
+        lines.push(format!(
+            "warning: build args not consumed by any stage: {}",
             plan.unused_build_args.join(", ")
-        );
+        ));
     }
-    text
+    (!lines.is_empty()).then(|| lines.join("\n"))
 }
 
 #[cfg(test)]

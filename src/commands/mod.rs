@@ -6,6 +6,7 @@ mod build;
 mod call;
 mod completion;
 mod du;
+mod export;
 mod prune;
 mod version;
 

@@ -67,7 +67,10 @@ impl ParseError {
             let _ = write!(out, "\n{number:>width$} | {text}");
             if *number == self.span.start.line && self.excerpt.len() == 1 {
                 let column = self.span.start.column.max(1);
-                let end = if self.span.end.line == *number && self.span.end.column >= column {
+                let end = if self.span.end.line == *number
+                    && self.span.end.column >= column
+                    && self.span.end.column != 0
+                {
                     self.span.end.column
                 } else {
                     text.chars().count().max(column)

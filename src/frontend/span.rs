@@ -30,11 +30,12 @@ impl Span {
         Self { start, end }
     }
 
-    /// The whole of lines `start..=end`, with columns unknown (column 1).
+    /// The whole of lines `start..=end` (column 1 to the end of the line;
+    /// an end column of 0 means "to the end of the line").
     pub fn lines(start: usize, end: usize) -> Self {
         Self {
             start: Position::new(start, 1),
-            end: Position::new(end, 1),
+            end: Position::new(end, 0),
         }
     }
 

@@ -31,6 +31,9 @@ pub struct StageBuild {
     pub base_image: Option<String>,
     /// The stage this one starts from, when it is a stage.
     pub base_stage: Option<usize>,
+    /// The image source vertex at the bottom of this stage's chain (through
+    /// base stages), whose config the final config starts from.
+    pub base_image_vertex: Option<VertexId>,
     pub platform: Platform,
     pub config: ImageConfig,
     /// The stage's index in the plan (its steps give the history).
@@ -114,18 +117,27 @@ fn convert_stage(
     platform: &Platform,
     plan: &Plan,
 ) -> StageBuild {
-    let (mut current, base_image, base_stage) = match &stage.base {
-        Base::Scratch => (scratch(graph), None, None),
-        Base::Image(reference) => (
-            image_vertex(graph, images, &reference.normalized, platform),
-            Some(reference.normalized.clone()),
-            None,
-        ),
+    let (mut current, base_image, base_stage, base_image_vertex) = match &stage.base {
+        Base::Scratch => (scratch(graph), None, None, None),
+        Base::Image(reference) => {
+            let vertex = image_vertex(graph, images, &reference.normalized, platform);
+            (
+                vertex,
+                Some(reference.normalized.clone()),
+                None,
+                Some(vertex),
+            )
+        }
         Base::Stage(parent) => {
             let parent_build = stages[*parent]
                 .as_ref()
                 .expect("a base stage is needed before the stages built on it");
-            (parent_build.vertex, None, Some(*parent))
+            (
+                parent_build.vertex,
+                None,
+                Some(*parent),
+                parent_build.base_image_vertex,
+            )
         }
     };
     let total = stage.steps.len() + 1;
@@ -191,6 +203,7 @@ fn convert_stage(
         vertex: current,
         base_image,
         base_stage,
+        base_image_vertex,
         platform: platform.clone(),
         config: stage.config.clone(),
         stage: stage.index,

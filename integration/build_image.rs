@@ -1,0 +1,452 @@
+//! Builds without RUN into real images (issue 3's acceptance): FROM a local
+//! registry, COPY from the context and from other stages, every metadata
+//! instruction, checked from the outside with skopeo and umoci; caching,
+//! reproducible digests, push and pull-back, concurrency, and bad input
+//! failing cleanly.
+
+use std::process::Command;
+
+use crate::common::image::{busybox_registry, oci_archive_config, oci_archive_filesystem};
+use crate::common::{Run, TestContext};
+
+fn dockerfile(base: &str) -> String {
+    format!(
+        "\
+FROM {base} AS base
+COPY --chown=nobody:nogroup app/ /srv/app/
+COPY --chmod=0750 tool.sh /usr/local/bin/tool
+
+FROM {base} AS other
+COPY app/hello.txt /other.txt
+
+FROM {base} AS unused
+COPY missing-on-purpose /nothing
+
+FROM base
+COPY --from=other /other.txt /copied.txt
+ENV GREETING=hi PATH=/usr/local/bin:/bin
+LABEL org.example.kind=test
+EXPOSE 8080/tcp
+VOLUME /data
+WORKDIR /srv
+USER nobody
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=5s CMD [\"true\"]
+ENTRYPOINT [\"/bin/sh\", \"-c\"]
+CMD [\"cat /srv/app/hello.txt\"]
+"
+    )
+}
+
+fn project(base: &str) -> TestContext {
+    let context = TestContext::new();
+    context.write("Dockerfile", &dockerfile(base));
+    context.write("app/hello.txt", "hello\n");
+    context.write("app/notes.tmp", "scratch notes\n");
+    context.write(".dockerignore", "app/*.tmp\n");
+    context.write("tool.sh", "#!/bin/sh\necho tool\n");
+    context
+}
+
+fn build(context: &TestContext, extra: &[&str]) -> Run {
+    let store = context.path().join("store").display().to_string();
+    let mut args = vec!["build", "--root", &store, "--progress=plain"];
+    args.extend_from_slice(extra);
+    args.push(".");
+    context.run(&args)
+}
+
+fn metadata_digest(context: &TestContext, file: &str) -> String {
+    let text = fs_err::read_to_string(context.path().join(file)).expect("metadata file");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("metadata JSON");
+    json["containerimage.digest"]
+        .as_str()
+        .expect("a manifest digest")
+        .to_owned()
+}
+
+fn skopeo(args: &[&str]) -> String {
+    let output = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs");
+    assert!(
+        output.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn multistage_build_writes_an_oci_archive_other_tools_read() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = project(&registry.busybox);
+    build(&context, &["-t", "app:1", "-o", "type=oci,dest=out.tar"]).assert_success();
+    let archive = context.path().join("out.tar");
+
+    let config: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--config",
+        &format!("oci-archive:{}", archive.display()),
+    ]))
+    .expect("config JSON");
+    let runtime = &config["config"];
+    assert_eq!(runtime["User"], "nobody");
+    assert_eq!(runtime["WorkingDir"], "/srv");
+    assert_eq!(runtime["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
+    assert_eq!(
+        runtime["Cmd"],
+        serde_json::json!(["cat /srv/app/hello.txt"])
+    );
+    assert_eq!(runtime["Labels"]["org.example.kind"], "test");
+    assert_eq!(runtime["ExposedPorts"], serde_json::json!({"8080/tcp": {}}));
+    assert_eq!(runtime["Volumes"], serde_json::json!({"/data": {}}));
+    assert_eq!(runtime["StopSignal"], "SIGTERM");
+    assert!(
+        runtime["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("GREETING=hi"))
+    );
+    // Docker's extensions are not in the OCI schema skopeo parses; read the raw config.
+    let raw = oci_archive_config(&archive);
+    assert_eq!(
+        raw["config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD", "true"])
+    );
+    assert_eq!(raw["config"]["Healthcheck"]["Interval"], 5_000_000_000_u64);
+    let history = config["history"].as_array().expect("history");
+    assert!(
+        history.iter().any(|h| h["created_by"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("COPY /other.txt /copied.txt # buildkit")),
+        "{history:?}"
+    );
+
+    let files = oci_archive_filesystem(&archive);
+    let hello = &files["/srv/app/hello.txt"];
+    assert_eq!(
+        (hello.uid, hello.gid, hello.data.as_slice()),
+        (65534, 65534, &b"hello\n"[..])
+    );
+    assert!(
+        !files.contains_key("/srv/app/notes.tmp"),
+        ".dockerignore excludes it"
+    );
+    assert_eq!(files["/usr/local/bin/tool"].mode, 0o750);
+    assert_eq!(
+        files["/usr/local/bin/tool"].uid, 0,
+        "context files belong to root"
+    );
+    assert_eq!(files["/copied.txt"].data, b"hello\n");
+    assert!(
+        files.contains_key("/bin/busybox"),
+        "the base image's layers are there"
+    );
+
+    // umoci unpacks it too (rootless: owners are not restored on disk).
+    let layout = context.path().join("layout");
+    fs_err::create_dir_all(&layout).unwrap();
+    let untar = Command::new("tar")
+        .arg("-xf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&layout)
+        .status()
+        .unwrap();
+    assert!(untar.success());
+    let bundle = context.path().join("bundle");
+    let unpack = Command::new("umoci")
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:1", layout.display()))
+        .arg(&bundle)
+        .output()
+        .expect("umoci runs");
+    assert!(
+        unpack.status.success(),
+        "umoci: {}",
+        String::from_utf8_lossy(&unpack.stderr)
+    );
+    assert_eq!(
+        fs_err::read_to_string(bundle.join("rootfs/srv/app/hello.txt")).unwrap(),
+        "hello\n"
+    );
+    assert_eq!(
+        fs_err::read_to_string(bundle.join("rootfs/copied.txt")).unwrap(),
+        "hello\n"
+    );
+}
+
+#[test]
+fn rebuild_is_cached_and_reproducible_across_stores() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = project(&registry.busybox);
+    let epoch = ["--metadata-file"];
+    let command = |store: &str, meta: &str| {
+        let mut cmd = context.command();
+        cmd.env("SOURCE_DATE_EPOCH", "1700000000").args([
+            "build",
+            "--root",
+            store,
+            "--progress=plain",
+            "-o",
+            "type=oci,dest=out.tar",
+            epoch[0],
+            meta,
+            ".",
+        ]);
+        let output = cmd.output().expect("xb runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let first = command("store-a", "a.json");
+    assert!(first.contains("DONE"), "{first}");
+    let second = command("store-a", "b.json");
+    // Every step of the second run is reported CACHED: find each COPY's
+    // vertex number in the plain output and its CACHED line.
+    let copies: Vec<String> = second
+        .lines()
+        .filter(|line| line.contains("] COPY"))
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    assert!(copies.len() >= 4, "expected the COPY steps in:\n{second}");
+    for vertex in &copies {
+        assert!(
+            second
+                .lines()
+                .any(|line| line == format!("{vertex} CACHED")),
+            "{vertex} was not CACHED on the second run:\n{second}"
+        );
+    }
+    // Only the context scan runs again (it is how changes are noticed).
+    let context_vertex = second
+        .lines()
+        .find(|line| line.ends_with("[internal] load build context"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("the context is loaded");
+    let reran: Vec<&str> = second
+        .lines()
+        .filter(|line| line.contains(" DONE ") && !line.starts_with(&format!("{context_vertex} ")))
+        .collect();
+    assert!(reran.is_empty(), "steps ran again: {reran:?}\n{second}");
+    let third = command("store-b", "c.json");
+    assert!(third.contains("DONE"));
+    let a = metadata_digest(&context, "a.json");
+    assert_eq!(
+        a,
+        metadata_digest(&context, "b.json"),
+        "same store, same digest"
+    );
+    assert_eq!(
+        a,
+        metadata_digest(&context, "c.json"),
+        "another store, same digest with SOURCE_DATE_EPOCH"
+    );
+}
+
+#[test]
+fn push_then_pull_back_gives_identical_digests() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = project(&registry.busybox);
+    let name = format!("{}/test/app:pushed", registry.registry.address);
+    build(
+        &context,
+        &[
+            "-t",
+            &name,
+            "--push",
+            "--metadata-file",
+            "meta.json",
+            "--iidfile",
+            "iid",
+        ],
+    )
+    .assert_success();
+    let pushed = metadata_digest(&context, "meta.json");
+    let inspected: serde_json::Value = serde_json::from_str(&skopeo(&[
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{name}"),
+    ]))
+    .unwrap();
+    assert_eq!(inspected["Digest"], pushed.as_str());
+    let copy = context.path().join("copy");
+    skopeo(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{name}"),
+        &format!("oci:{}:x", copy.display()),
+    ]);
+    let index = fs_err::read_to_string(copy.join("index.json")).unwrap();
+    assert!(index.contains(&pushed), "{index}");
+    let iid = fs_err::read_to_string(context.path().join("iid")).unwrap();
+    assert!(iid.starts_with("sha256:") && iid.len() == 71, "{iid}");
+}
+
+#[test]
+fn unused_stage_is_never_resolved_and_stages_run_concurrently() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = TestContext::new();
+    let base = &registry.busybox;
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {base} AS one\nCOPY a /a\n\nFROM {base} AS two\nCOPY b /b\n\n\
+             FROM 127.0.0.1:1/never/pulled:latest AS unused\n\n\
+             FROM scratch\nCOPY --from=one /a /a\nCOPY --from=two /b /b\n"
+        ),
+    );
+    context.write("a", "a");
+    context.write("b", "b");
+    let run = build(
+        &context,
+        &["--progress=rawjson", "-o", "type=oci,dest=out.tar"],
+    );
+    run.assert_success();
+    assert!(
+        !run.stderr.contains("never/pulled"),
+        "the unused stage was resolved:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("skipped unused stages: unused"),
+        "{}",
+        run.stderr
+    );
+    // Both stages' COPY vertices started before either finished.
+    let mut spans: Vec<(String, String, String)> = Vec::new();
+    for line in run.stderr.lines().filter(|l| l.starts_with('{')) {
+        let json: serde_json::Value = serde_json::from_str(line).expect("rawjson lines are JSON");
+        for vertex in json["vertexes"].as_array().into_iter().flatten() {
+            if let (Some(name), Some(started), Some(completed)) = (
+                vertex["name"].as_str(),
+                vertex["started"].as_str(),
+                vertex["completed"].as_str(),
+            ) {
+                spans.push((name.to_owned(), started.to_owned(), completed.to_owned()));
+            }
+        }
+    }
+    let find = |stage: &str| {
+        spans
+            .iter()
+            .find(|(name, ..)| name.starts_with(&format!("[{stage} 2/2]")))
+            .cloned()
+            .unwrap_or_else(|| panic!("no completed COPY of {stage} in {spans:?}"))
+    };
+    let (one, two) = (find("one"), find("two"));
+    assert!(
+        one.1 <= two.2 && two.1 <= one.2,
+        "stages did not overlap: {one:?} {two:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_fail_clearly_and_write_nothing() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    // A context symlink that leads outside the context.
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        &format!("FROM {}\nCOPY leak/passwd /x\n", registry.busybox),
+    );
+    std::os::unix::fs::symlink("/etc", context.path().join("leak")).unwrap();
+    let run = build(&context, &["-o", "type=oci,dest=out.tar"]);
+    run.assert_exit(1);
+    assert!(
+        run.stderr.contains("escapes the build context"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("Dockerfile:2:"), "{}", run.stderr);
+    assert!(!context.path().join("out.tar").exists());
+
+    // A registry that serves a blob with the wrong digest.
+    let storage = registry.registry.storage();
+    let mut tampered = 0;
+    for entry in walk(&storage.join("docker/registry/v2/blobs")) {
+        if entry.file_name().is_some_and(|n| n == "data")
+            && fs_err::metadata(&entry).unwrap().len() > 10_000
+        {
+            fs_err::write(&entry, b"not the layer you asked for").unwrap();
+            tampered += 1;
+        }
+    }
+    assert!(tampered > 0, "found the layer blob to tamper with");
+    let fresh = TestContext::new();
+    fresh.write(
+        "Dockerfile",
+        &format!("FROM {}\nCOPY f /f\n", registry.busybox),
+    );
+    fresh.write("f", "f");
+    let run = build(&fresh, &["-o", "type=oci,dest=out.tar"]);
+    run.assert_exit(1);
+    assert!(
+        run.stderr.contains("sha256:"),
+        "the error names the digest:\n{}",
+        run.stderr
+    );
+    assert!(!fresh.path().join("out.tar").exists());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs_err::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn four_builds_share_one_store() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = project(&registry.busybox);
+    let store = context.path().join("store").display().to_string();
+    let children: Vec<_> = (0..4)
+        .map(|index| {
+            context
+                .command()
+                .args(["build", "--root", &store, "--progress=quiet", "-o"])
+                .arg(format!("type=oci,dest=out{index}.tar"))
+                .arg(".")
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("xb starts")
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().expect("xb ends");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    for index in 0..4 {
+        assert!(context.path().join(format!("out{index}.tar")).exists());
+    }
+}
