@@ -70,7 +70,10 @@ grep -q 'not a dynamic executable' <<<"$linkage"
 "$binary" version
 
 step "README command 1: a sample build from testdata"
-"$binary" build --call=outline testdata/sample
+sample_dir=$(mktemp -d)
+"$binary" build --root "$sample_dir/store" --progress=plain -t xb-sample:latest -o "type=oci,dest=$sample_dir/sample.tar" testdata/sample
+skopeo inspect "oci-archive:$sample_dir/sample.tar" >/dev/null
+rm -rf "$sample_dir"
 
 if [ "$(id -u)" = 0 ]; then
   # The toolchain lives in root's home, so the user runs the compiled test
