@@ -450,3 +450,39 @@ fn four_builds_share_one_store() {
         assert!(context.path().join(format!("out{index}.tar")).exists());
     }
 }
+
+#[test]
+fn filesystem_outputs_hold_the_final_tree() {
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        "FROM scratch AS base\nCOPY --chown=1000:1000 a.txt /data/a.txt\n\nFROM base\nCOPY b.txt /data/b.txt\n",
+    );
+    context.write("a.txt", "a\n");
+    context.write("b.txt", "b\n");
+    build(
+        &context,
+        &["-o", "type=tar,dest=fs.tar", "-o", "type=local,dest=rootfs"],
+    )
+    .assert_success();
+    let mut owners = std::collections::BTreeMap::new();
+    let file = fs_err::File::open(context.path().join("fs.tar")).unwrap();
+    for entry in tar::Archive::new(file).entries().unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path().unwrap().display().to_string();
+        owners.insert(
+            path.trim_end_matches('/').to_owned(),
+            entry.header().uid().unwrap(),
+        );
+    }
+    assert_eq!(owners.get("data/a.txt"), Some(&1000), "{owners:?}");
+    assert_eq!(owners.get("data/b.txt"), Some(&0), "{owners:?}");
+    assert_eq!(
+        fs_err::read_to_string(context.path().join("rootfs/data/a.txt")).unwrap(),
+        "a\n"
+    );
+    assert_eq!(
+        fs_err::read_to_string(context.path().join("rootfs/data/b.txt")).unwrap(),
+        "b\n"
+    );
+}

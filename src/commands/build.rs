@@ -382,8 +382,26 @@ fn write_outputs(
                 }
                 last_config = Some(image.config);
             }
-            OutputKind::Local => export::refuse("type=local")?,
-            OutputKind::Tar => export::refuse("type=tar")?,
+            OutputKind::Local | OutputKind::Tar => {
+                let dest = spec.dest.clone().unwrap_or_else(|| "-".into());
+                let view = match parts.target.top() {
+                    Some(top) => Some(parts.snapshotter.view(top)?),
+                    None => None,
+                };
+                let clamp = parts.epoch.and_then(|epoch| i64::try_from(epoch).ok());
+                let produce = |out: &mut dyn std::io::Write| -> std::io::Result<()> {
+                    match &view {
+                        Some(view) => crate::exporter::write_view_tar(view, out, clamp),
+                        None => tar::Builder::new(out).finish(),
+                    }
+                };
+                let rootfs = crate::exporter::Rootfs::Tar(&produce);
+                if spec.kind == OutputKind::Local {
+                    crate::exporter::export_local(&rootfs, &dest)?;
+                } else {
+                    crate::exporter::export_tar(&rootfs, &dest, parts.epoch)?;
+                }
+            }
             OutputKind::CacheOnly => {}
         }
     }

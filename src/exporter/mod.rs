@@ -12,6 +12,7 @@
 
 mod atomic;
 mod filesystem;
+mod flatten;
 mod layout;
 
 use std::io;
@@ -22,6 +23,7 @@ use crate::graph::{Digest, Platform};
 use crate::image::{Annotations, Blob, Descriptor};
 
 pub use filesystem::{Rootfs, RootfsTar, export_local, export_tar, write_directory_tar};
+pub use flatten::write_view_tar;
 pub use layout::{export_docker, export_oci};
 
 /// An image ready to write: its config, its layer blobs (files), the
