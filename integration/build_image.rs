@@ -486,3 +486,47 @@ fn filesystem_outputs_hold_the_final_tree() {
         "b\n"
     );
 }
+
+#[test]
+fn base_image_config_shapes_the_build_and_onbuild_triggers_run() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    // A base image made by xb itself, with an ONBUILD trigger and a PATH.
+    let parent = TestContext::new();
+    parent.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\nENV PATH=/opt/tools:$PATH\nONBUILD COPY trigger.txt /trigger.txt\n",
+            registry.busybox
+        ),
+    );
+    let name = format!("{}/test/parent:1", registry.registry.address);
+    build(&parent, &["-t", &name, "--push"]).assert_success();
+
+    let child = TestContext::new();
+    child.write(
+        "Dockerfile",
+        &format!("FROM {name}\nENV PATH=/child:$PATH\n"),
+    );
+    child.write("trigger.txt", "fired\n");
+    build(&child, &["-o", "type=oci,dest=out.tar"]).assert_success();
+    let archive = child.path().join("out.tar");
+    let files = oci_archive_filesystem(&archive);
+    assert_eq!(
+        files["/trigger.txt"].data, b"fired\n",
+        "the ONBUILD trigger ran"
+    );
+    let config = oci_archive_config(&archive);
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let path = env.iter().find(|e| e.starts_with("PATH=")).expect("a PATH");
+    assert!(
+        path.starts_with("PATH=/child:/opt/tools:"),
+        "$PATH expanded from the base image's config: {path}"
+    );
+}

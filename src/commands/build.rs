@@ -13,7 +13,9 @@ use crate::cli::BuildArgs;
 use crate::exporter::ExportImage;
 use crate::frontend::convert::convert;
 use crate::frontend::ignore::IgnoreRules;
-use crate::frontend::lower::{LowerOptions, lower};
+use crate::frontend::lower::{
+    Base, BaseConfig, BaseImages, ImageReference, LowerOptions, lower, lower_with,
+};
 use crate::frontend::{ParseError, Span};
 use crate::graph::{Platform, Reference};
 use crate::hint::Hinted;
@@ -158,13 +160,7 @@ fn run_build(
     args: &BuildArgs,
 ) -> anyhow::Result<ExitStatus> {
     refuse_unsupported(args)?;
-    let plan = lower(&input.dockerfile, options)?;
-    if let Some(skipped) = call::describe_skipped(&plan) {
-        if !args.quiet && args.progress != Progress::Quiet {
-            writeln!(std::io::stderr().lock(), "{skipped}")?;
-        }
-    }
-    let build = convert(&plan, &options.target_platform);
+    let first_plan = lower(&input.dockerfile, options)?;
     let root = store_root(args)?;
     let store = Store::open(&root)
         .with_context(|| format!("failed to open the store at {}", root.display()))?;
@@ -175,6 +171,38 @@ fn run_build(
             .map(|dir| std::path::PathBuf::from(dir).join("config.json")),
         ..RegistryOptions::default()
     });
+    let stderr_is_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = if args.quiet {
+        Progress::Quiet
+    } else {
+        args.progress
+    };
+    let mut display = crate::progress::reporter(progress, stderr_is_tty);
+    // Base images first: their configs (ENV, WORKDIR, USER, SHELL, ONBUILD)
+    // shape how the Dockerfile expands and which triggers run.
+    let base_configs = match base_image_configs(
+        &first_plan,
+        &options.target_platform,
+        &store,
+        &snapshotter,
+        &registry,
+        &*display,
+        args.pull,
+    ) {
+        Ok(configs) => configs,
+        Err(error) => {
+            display.on_build_done(std::time::SystemTime::now());
+            let _ = display.finish();
+            return Err(error);
+        }
+    };
+    let plan = lower_with(&input.dockerfile, options, &base_configs)?;
+    if let Some(skipped) = call::describe_skipped(&plan) {
+        if !args.quiet && args.progress != Progress::Quiet {
+            writeln!(std::io::stderr().lock(), "{skipped}")?;
+        }
+    }
+    let build = convert(&plan, &options.target_platform);
     let mut contexts = BTreeMap::new();
     let empty_context;
     let context_dir = match &input.context {
@@ -246,6 +274,7 @@ fn run_build(
                     })
             }),
             pull: args.pull,
+            event_offset: 1 << 32,
         };
         solve(graph, &targets, &executor)
     };
@@ -282,6 +311,120 @@ fn run_build(
     write_outputs(args, &parts, &registry)?;
     let _ = store.enforce_cap(crate::store::default_cap(&root)?);
     Ok(ExitStatus::Success)
+}
+
+/// Base image configs, as lowering asks for them.
+struct PulledConfigs(Vec<(String, Platform, BaseConfig)>);
+
+impl BaseImages for PulledConfigs {
+    fn config(&self, reference: &ImageReference, platform: &Platform) -> Option<BaseConfig> {
+        self.0
+            .iter()
+            .find(|(known, known_platform, _)| {
+                *known == reference.normalized && known_platform == platform
+            })
+            .map(|(_, _, config)| config.clone())
+    }
+}
+
+fn base_config_of(config: &[u8]) -> BaseConfig {
+    let json: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    let runtime = &json["config"];
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let non_empty =
+        |value: &serde_json::Value| value.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+    BaseConfig {
+        env: strings(&runtime["Env"])
+            .into_iter()
+            .map(|pair| match pair.split_once('=') {
+                Some((key, value)) => (key.to_owned(), value.to_owned()),
+                None => (pair, String::new()),
+            })
+            .collect(),
+        workdir: non_empty(&runtime["WorkingDir"]),
+        user: non_empty(&runtime["User"]),
+        shell: Some(strings(&runtime["Shell"])).filter(|shell| !shell.is_empty()),
+        onbuild: strings(&runtime["OnBuild"]),
+    }
+}
+
+/// Pulls the images the needed stages start from and reads their configs.
+fn base_image_configs(
+    plan: &crate::frontend::lower::Plan,
+    target_platform: &Platform,
+    store: &Store,
+    snapshotter: &Snapshotter,
+    registry: &RegistryClient,
+    reporter: &dyn crate::solver::event::Reporter,
+    pull: bool,
+) -> anyhow::Result<PulledConfigs> {
+    let mut graph = crate::graph::Graph::new();
+    let mut wanted = Vec::new();
+    for &index in &plan.needed {
+        let stage = &plan.stages[index];
+        if let Base::Image(reference) = &stage.base {
+            let platform = stage
+                .platform
+                .clone()
+                .unwrap_or_else(|| target_platform.clone());
+            let vertex = graph.add(crate::graph::Vertex {
+                op: crate::graph::Op::Source(crate::graph::SourceOp::Image {
+                    reference: reference.normalized.clone(),
+                    platform: platform.clone(),
+                }),
+                inputs: Vec::new(),
+                origin: crate::graph::Origin {
+                    name: format!("[internal] load metadata for {}", reference.normalized),
+                    lines: None,
+                },
+            });
+            if !wanted.iter().any(|(v, _, _)| *v == vertex) {
+                wanted.push((vertex, reference.normalized.clone(), platform));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(PulledConfigs(Vec::new()));
+    }
+    let executor = BuildExecutor {
+        graph: &graph,
+        store,
+        snapshotter,
+        registry,
+        contexts: BTreeMap::new(),
+        reporter,
+        no_cache: Box::new(|_| false),
+        pull,
+        event_offset: 0,
+    };
+    let targets: Vec<_> = wanted.iter().map(|(vertex, _, _)| *vertex).collect();
+    let outputs = solve(&graph, &targets, &executor).map_err(|failure| {
+        anyhow::anyhow!(
+            "{}: {:#}",
+            graph.vertex(failure.vertex).origin.name,
+            anyhow::Error::new(failure.error)
+        )
+    })?;
+    let mut configs = Vec::new();
+    for ((_, reference, platform), output) in wanted.into_iter().zip(outputs) {
+        if let Some(image) = &output.image {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut store.open_blob(&image.config_digest)?, &mut bytes)
+                .context("failed to read a base image config")?;
+            configs.push((reference, platform, base_config_of(&bytes)));
+        }
+    }
+    Ok(PulledConfigs(configs))
 }
 
 fn tempfile_dir(store: &Store) -> anyhow::Result<std::path::PathBuf> {

@@ -116,6 +116,9 @@ pub struct BuildExecutor<'a> {
     pub no_cache: Box<dyn Fn(VertexId) -> bool + Sync + 'a>,
     /// `--pull`: re-resolve image tags.
     pub pull: bool,
+    /// Added to vertex ids in progress events, so several graphs solved
+    /// for one build report distinct vertices.
+    pub event_offset: u64,
 }
 
 impl BuildExecutor<'_> {
@@ -218,7 +221,7 @@ impl Executor for BuildExecutor<'_> {
     fn execute(&self, id: VertexId, inputs: Vec<Output>) -> Result<Output, ExecuteError> {
         let vertex = self.graph.vertex(id);
         let reported = !matches!(vertex.op, Op::Source(SourceOp::Scratch));
-        let event_id = event::VertexId(id.0 as u64);
+        let event_id = event::VertexId(self.event_offset + id.0 as u64);
         if reported {
             self.reporter.on_vertex_start(&VertexInfo {
                 id: event_id,
