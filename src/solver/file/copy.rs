@@ -14,6 +14,7 @@ use xb_snapshotter::ActiveSnapshot;
 
 use super::chmod::{ChmodError, apply_mode};
 use super::owner::Ids;
+use crate::frontend::ignore::IgnoreRules;
 use crate::graph::CopyAction;
 use crate::source::context::wildcard::{Wildcard, has_wildcard};
 
@@ -92,6 +93,8 @@ pub enum CopyError {
     },
     #[error("source path escapes the build context via symlink {0:?}")]
     SymlinkEscapes(String),
+    #[error("invalid --exclude pattern: {0}")]
+    BadExclude(String),
     #[error("{0} is not supported yet")]
     Unsupported(&'static str),
 }
@@ -168,6 +171,8 @@ struct Copier<'a> {
     active: &'a mut ActiveSnapshot,
     tree: &'a dyn SourceTree,
     action: &'a CopyAction,
+    /// `--exclude`, matched against paths relative to what is copied.
+    exclude: Option<IgnoreRules>,
     owner: Option<Ids>,
 }
 
@@ -179,9 +184,14 @@ pub fn copy_into(
     action: &CopyAction,
     owner: Option<Ids>,
 ) -> Result<(), CopyError> {
-    if !action.exclude.is_empty() {
-        return Err(CopyError::Unsupported("COPY --exclude"));
-    }
+    let exclude = if action.exclude.is_empty() {
+        None
+    } else {
+        Some(
+            IgnoreRules::parse(&action.exclude.join("\n"), "--exclude")
+                .map_err(|error| CopyError::BadExclude(error.to_string()))?,
+        )
+    };
     let mut sources = Vec::new();
     for pattern in &action.sources {
         let matched = expand_source(tree, pattern)?;
@@ -204,6 +214,7 @@ pub fn copy_into(
         active,
         tree,
         action,
+        exclude,
         owner,
     };
     for source in sources {
@@ -221,7 +232,14 @@ pub fn copy_into(
         } else {
             dest.clone()
         };
-        copier.copy_entry(&resolved, &stat, &target)?;
+        let own_name = source
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if copier.excluded(&own_name) {
+            continue;
+        }
+        copier.copy_entry(&resolved, &stat, &target, "")?;
     }
     Ok(())
 }
@@ -246,11 +264,21 @@ impl Copier<'_> {
             .join(target.strip_prefix("/").unwrap_or(target))
     }
 
+    /// Whether `relative` (to what is being copied) matches `--exclude`.
+    fn excluded(&self, relative: &str) -> bool {
+        !relative.is_empty()
+            && self
+                .exclude
+                .as_ref()
+                .is_some_and(|rules| rules.is_excluded(relative))
+    }
+
     fn copy_entry(
         &mut self,
         source: &Path,
         stat: &SourceStat,
         target: &Path,
+        relative: &str,
     ) -> Result<(), CopyError> {
         let write_error = |source| CopyError::WriteLayer {
             path: target.display().to_string(),
@@ -276,7 +304,15 @@ impl Copier<'_> {
                     let Some(child_stat) = self.tree.stat(&child)? else {
                         continue;
                     };
-                    self.copy_entry(&child, &child_stat, &target.join(&name))?;
+                    let child_relative = if relative.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{relative}/{name}")
+                    };
+                    if self.excluded(&child_relative) {
+                        continue;
+                    }
+                    self.copy_entry(&child, &child_stat, &target.join(&name), &child_relative)?;
                 }
                 if existed && target != Path::new("/") && self.action.mode.is_some() {
                     self.set_attributes(target, stat)?;

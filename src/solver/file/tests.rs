@@ -279,3 +279,44 @@ fn owner_ids_are_plain_numbers_without_passwd() {
     .unwrap();
     assert_eq!(ids, Ids { uid: 7, gid: 7 });
 }
+
+#[test]
+fn copy_exclude_drops_matching_paths_below_the_source() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let tree = DirectoryTree::new(context.path());
+    let mut copy_src = action(&["src"], "/app/");
+    copy_src.exclude = vec!["*.go".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &copy_src).unwrap(),
+    );
+    assert!(
+        !entries.contains_key("app/a.go") && !entries.contains_key("app/b.go"),
+        "{entries:?}"
+    );
+    assert!(entries.contains_key("app/sub/c.txt"), "{entries:?}");
+    copy_src.exclude = vec!["sub".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &copy_src).unwrap(),
+    );
+    assert!(entries.contains_key("app/a.go"), "{entries:?}");
+    assert!(
+        !entries.keys().any(|path| path.starts_with("app/sub")),
+        "{entries:?}"
+    );
+    // A wildcard match whose own name is excluded is dropped.
+    let mut wildcard = action(&["src/*"], "/w/");
+    wildcard.exclude = vec!["b.go".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &wildcard).unwrap(),
+    );
+    assert!(
+        entries.contains_key("w/a.go") && !entries.contains_key("w/b.go"),
+        "{entries:?}"
+    );
+}
