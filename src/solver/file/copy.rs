@@ -264,6 +264,25 @@ impl Copier<'_> {
             .join(target.strip_prefix("/").unwrap_or(target))
     }
 
+    /// Whether `source` starts like a tar, gzip, bzip2, xz or zstd archive
+    /// (what ADD would unpack).
+    fn is_archive(&self, source: &Path) -> Result<bool, CopyError> {
+        let mut head = Vec::with_capacity(512);
+        self.tree
+            .open(source)?
+            .take(512)
+            .read_to_end(&mut head)
+            .map_err(|error| CopyError::ReadSource {
+                path: source.display().to_string(),
+                source: error,
+            })?;
+        Ok(head.starts_with(&[0x1f, 0x8b])
+            || head.starts_with(b"BZh")
+            || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
+            || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
+            || head.len() >= 262 && &head[257..262] == b"ustar")
+    }
+
     /// Whether `relative` (to what is being copied) matches `--exclude`.
     fn excluded(&self, relative: &str) -> bool {
         !relative.is_empty()
@@ -330,6 +349,14 @@ impl Copier<'_> {
                     fs_err::remove_file(&disk).map_err(write_error)?;
                 }
             }
+        }
+        if self.action.unpack_archives
+            && stat.kind == SourceKind::File
+            && self.is_archive(source)?
+        {
+            return Err(CopyError::Unsupported(
+                "ADD of a local archive (auto-extraction); use COPY to copy it as a file",
+            ));
         }
         if stat.kind == SourceKind::Symlink {
             let link = stat.link_target.clone().unwrap_or_default();

@@ -320,3 +320,25 @@ fn copy_exclude_drops_matching_paths_below_the_source() {
         "{entries:?}"
     );
 }
+
+#[test]
+fn add_copies_plain_files_and_refuses_archives_it_cannot_unpack_yet() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, b"not really a tar").unwrap();
+    fs_err::write(context.path().join("bundle.tar.gz"), gz.finish().unwrap()).unwrap();
+    let tree = DirectoryTree::new(context.path());
+    let mut add = action(&["README"], "/readme");
+    add.unpack_archives = true;
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &add).unwrap(),
+    );
+    assert!(entries.contains_key("readme"));
+    add.sources = vec!["bundle.tar.gz".into()];
+    let error = copy(&snapshotter, &base, &tree, &add).unwrap_err();
+    assert!(error.to_string().contains("local archive"), "{error}");
+}
