@@ -311,8 +311,11 @@ fn unused_stage_is_never_resolved_and_stages_run_concurrently() {
              FROM scratch\nCOPY --from=one /a /a\nCOPY --from=two /b /b\n"
         ),
     );
-    context.write("a", "a");
-    context.write("b", "b");
+    // Enough bytes per stage that each COPY takes a while, so the check
+    // measures the scheduler rather than luck.
+    let big = "x".repeat(16 << 20);
+    context.write("a", &big);
+    context.write("b", &big);
     let run = build(
         &context,
         &["--progress=rawjson", "-o", "type=oci,dest=out.tar"],
