@@ -533,3 +533,54 @@ fn base_image_config_shapes_the_build_and_onbuild_triggers_run() {
         "$PATH expanded from the base image's config: {path}"
     );
 }
+
+#[test]
+fn build_context_oci_layout_needs_no_network() {
+    if !std::path::Path::new("/bin/busybox").exists() {
+        assert!(
+            !crate::common::registry::strict(),
+            "/bin/busybox is missing"
+        );
+        return;
+    }
+    let context = TestContext::new();
+    let layout = context.path().join("layout");
+    let made = Command::new("bash")
+        .arg(crate::common::source_root().join("testdata/images/busybox-oci.sh"))
+        .arg(&layout)
+        .output()
+        .expect("bash runs");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    context.write("lib/util.txt", "from a named directory\n");
+    context.write(
+        "app/Dockerfile",
+        "FROM base\nCOPY --from=src util.txt /util.txt\n",
+    );
+    // No registry runs: `base` would be docker.io/library/base without the layout.
+    let layout_context = format!("base=oci-layout://{}:latest", layout.display());
+    let lib = format!("src={}", context.path().join("lib").display());
+    let store = context.path().join("store").display().to_string();
+    let run = context.run(&[
+        "build",
+        "--root",
+        &store,
+        "--build-context",
+        &layout_context,
+        "--build-context",
+        &lib,
+        "-o",
+        "type=oci,dest=out.tar",
+        "app",
+    ]);
+    run.assert_success();
+    let files = oci_archive_filesystem(&context.path().join("out.tar"));
+    assert!(
+        files.contains_key("/bin/busybox"),
+        "the layout's layers are the base"
+    );
+    assert_eq!(files["/util.txt"].data, b"from a named directory\n");
+}

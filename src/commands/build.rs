@@ -11,7 +11,7 @@ use xb_snapshotter::Snapshotter;
 
 use crate::cli::BuildArgs;
 use crate::exporter::ExportImage;
-use crate::frontend::convert::convert;
+use crate::frontend::convert::{NamedContext, convert_with};
 use crate::frontend::ignore::IgnoreRules;
 use crate::frontend::lower::{
     Base, BaseConfig, BaseImages, ImageReference, LowerOptions, lower, lower_with,
@@ -21,7 +21,9 @@ use crate::graph::{Platform, Reference};
 use crate::hint::Hinted;
 use crate::image::options::ImageOutputOptions;
 use crate::registry::{RegistryClient, RegistryOptions};
-use crate::settings::{CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress};
+use crate::settings::{
+    BuildContextSource, CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress,
+};
 use crate::solver::executor::{BuildExecutor, LocalContext};
 use crate::solver::solve;
 use crate::source::context::{Context, read_build_input};
@@ -138,7 +140,6 @@ fn refuse_unsupported(args: &BuildArgs) -> anyhow::Result<()> {
         (!args.secrets.is_empty(), "--secret"),
         (!args.ssh.is_empty(), "--ssh"),
         (args.network != Network::Default, "--network"),
-        (!args.build_contexts.is_empty(), "--build-context"),
     ];
     let named: Vec<&str> = unsupported
         .into_iter()
@@ -178,6 +179,7 @@ fn run_build(
         args.progress
     };
     let mut display = crate::progress::reporter(progress, stderr_is_tty);
+    let (named, named_dirs) = named_contexts(args)?;
     // Base images first: their configs (ENV, WORKDIR, USER, SHELL, ONBUILD)
     // shape how the Dockerfile expands and which triggers run.
     let base_configs = match base_image_configs(
@@ -188,6 +190,7 @@ fn run_build(
         &registry,
         &*display,
         args.pull,
+        &named,
     ) {
         Ok(configs) => configs,
         Err(error) => {
@@ -202,7 +205,7 @@ fn run_build(
             writeln!(std::io::stderr().lock(), "{skipped}")?;
         }
     }
-    let build = convert(&plan, &options.target_platform);
+    let build = convert_with(&plan, &options.target_platform, &named);
     let mut contexts = BTreeMap::new();
     let empty_context;
     let context_dir = match &input.context {
@@ -222,13 +225,9 @@ fn run_build(
         None => IgnoreRules::default(),
     };
     contexts.insert("context".to_owned(), LocalContext::new(context_dir, rules));
-    let stderr_is_tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let progress = if args.quiet {
-        Progress::Quiet
-    } else {
-        args.progress
-    };
-    let mut display = crate::progress::reporter(progress, stderr_is_tty);
+    for (name, dir) in named_dirs {
+        contexts.insert(name, LocalContext::new(dir, IgnoreRules::default()));
+    }
     let no_cache_stages: Vec<usize> = plan
         .stages
         .iter()
@@ -313,6 +312,52 @@ fn run_build(
     Ok(ExitStatus::Success)
 }
 
+/// `--build-context` directories: name and path.
+type NamedDirs = Vec<(String, std::path::PathBuf)>;
+
+/// `--build-context` values as the conversion uses them, and the
+/// directories among them.
+fn named_contexts(args: &BuildArgs) -> anyhow::Result<(BTreeMap<String, NamedContext>, NamedDirs)> {
+    let mut named = BTreeMap::new();
+    let mut dirs = Vec::new();
+    for spec in &args.build_contexts {
+        let context = match &spec.source {
+            BuildContextSource::Directory(dir) => {
+                if !dir.is_dir() {
+                    bail!(
+                        "--build-context {}: {} is not a directory",
+                        spec.name,
+                        dir.display()
+                    );
+                }
+                dirs.push((spec.name.clone(), dir.clone()));
+                NamedContext::Directory
+            }
+            BuildContextSource::Image(reference) => NamedContext::Image(reference.canonical()),
+            BuildContextSource::OciLayout { path, tag, digest } => NamedContext::OciLayout {
+                path: fs_err::canonicalize(path)
+                    .with_context(|| format!("--build-context {}", spec.name))?
+                    .display()
+                    .to_string(),
+                tag: tag.clone(),
+                digest: match digest {
+                    Some(text) => Some(
+                        text.parse()
+                            .with_context(|| format!("--build-context {}", spec.name))?,
+                    ),
+                    None => None,
+                },
+            },
+            BuildContextSource::Url(_) | BuildContextSource::Target(_) => bail!(
+                "--build-context {}: URL and target: contexts are not supported yet",
+                spec.name
+            ),
+        };
+        named.insert(spec.name.clone(), context);
+    }
+    Ok((named, dirs))
+}
+
 /// Base image configs, as lowering asks for them.
 struct PulledConfigs(Vec<(String, Platform, BaseConfig)>);
 
@@ -367,6 +412,7 @@ fn base_image_configs(
     registry: &RegistryClient,
     reporter: &dyn crate::solver::event::Reporter,
     pull: bool,
+    named: &BTreeMap<String, NamedContext>,
 ) -> anyhow::Result<PulledConfigs> {
     let mut graph = crate::graph::Graph::new();
     let mut wanted = Vec::new();
@@ -377,14 +423,36 @@ fn base_image_configs(
                 .platform
                 .clone()
                 .unwrap_or_else(|| target_platform.clone());
-            let vertex = graph.add(crate::graph::Vertex {
-                op: crate::graph::Op::Source(crate::graph::SourceOp::Image {
+            let mapped = named
+                .get(&reference.written)
+                .or_else(|| named.get(&reference.normalized));
+            let op = match mapped {
+                Some(NamedContext::Directory) => continue,
+                Some(NamedContext::Image(image)) => crate::graph::SourceOp::Image {
+                    reference: image.clone(),
+                    platform: platform.clone(),
+                },
+                Some(NamedContext::OciLayout { path, tag, digest }) => {
+                    crate::graph::SourceOp::OciLayout {
+                        path: path.clone(),
+                        tag: tag.clone(),
+                        digest: *digest,
+                        platform: platform.clone(),
+                    }
+                }
+                None => crate::graph::SourceOp::Image {
                     reference: reference.normalized.clone(),
                     platform: platform.clone(),
-                }),
+                },
+            };
+            let vertex = graph.add(crate::graph::Vertex {
+                op: crate::graph::Op::Source(op),
                 inputs: Vec::new(),
                 origin: crate::graph::Origin {
-                    name: format!("[internal] load metadata for {}", reference.normalized),
+                    name: match mapped {
+                        Some(_) => format!("[context {}] load metadata", reference.written),
+                        None => format!("[internal] load metadata for {}", reference.normalized),
+                    },
                     lines: None,
                 },
             });

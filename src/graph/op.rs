@@ -34,6 +34,14 @@ pub enum SourceOp {
     /// A local directory given to the build (`context` is the main one;
     /// `--build-context name=dir` adds others).
     Local { name: String },
+    /// An image from an OCI image layout on disk (`oci-layout://`), chosen
+    /// by tag (`org.opencontainers.image.ref.name`) or manifest digest.
+    OciLayout {
+        path: String,
+        tag: Option<String>,
+        digest: Option<Digest>,
+        platform: Platform,
+    },
     /// A file downloaded over HTTP(S), optionally pinned by checksum.
     Http {
         url: String,

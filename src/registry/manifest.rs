@@ -104,7 +104,7 @@ pub struct IndexEntry {
 
 /// The config and layers of an image manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ImageParts {
+pub struct ImageParts {
     pub config: LayerDescriptor,
     pub layers: Vec<LayerDescriptor>,
 }
@@ -125,7 +125,7 @@ fn descriptor(reference: &str, descriptor: &Descriptor) -> Result<LayerDescripto
 }
 
 /// The config and layers of the image manifest `bytes`.
-pub(crate) fn parse_image_manifest(reference: &str, bytes: &[u8]) -> Result<ImageParts> {
+pub fn parse_image_manifest(reference: &str, bytes: &[u8]) -> Result<ImageParts> {
     let manifest: ImageManifest =
         serde_json::from_slice(bytes).map_err(|source| Error::ParseManifest {
             reference: reference.to_owned(),
@@ -142,7 +142,7 @@ pub(crate) fn parse_image_manifest(reference: &str, bytes: &[u8]) -> Result<Imag
 }
 
 /// The entries of the index `bytes`.
-pub(crate) fn parse_index(reference: &str, bytes: &[u8]) -> Result<Vec<IndexEntry>> {
+pub fn parse_index(reference: &str, bytes: &[u8]) -> Result<Vec<IndexEntry>> {
     let index: ImageIndex =
         serde_json::from_slice(bytes).map_err(|source| Error::ParseManifest {
             reference: reference.to_owned(),

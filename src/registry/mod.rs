@@ -40,7 +40,7 @@ pub use client::{RegistryClient, RegistryOptions};
 pub use credentials::{CredentialStore, Credentials};
 pub use error::{Error, Result};
 pub use manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, IndexEntry, LayerDescriptor, ManifestKind, OCI_INDEX,
-    OCI_MANIFEST, select_platform,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, ImageParts, IndexEntry, LayerDescriptor, ManifestKind,
+    OCI_INDEX, OCI_MANIFEST, parse_image_manifest, parse_index, select_platform,
 };
 pub use pull::{CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ResolvedImage};

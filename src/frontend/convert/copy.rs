@@ -2,7 +2,9 @@
 //! an image or a URL into the stage; heredoc files become `Mkfile` actions;
 //! `--link` copies onto scratch and merges the result on top.
 
-use super::{StageBuild, image_vertex, parse_owner, scratch};
+use std::collections::BTreeMap;
+
+use super::{NamedContext, StageBuild, image_vertex, named_vertex, parse_owner, scratch};
 use crate::frontend::lower::{Chmod, CopyStep, FileSource};
 use crate::graph::{
     CopyAction, FileAction, FileOp, Graph, MergeOp, Mode, Op, Origin, Platform, SourceOp, Vertex,
@@ -45,6 +47,7 @@ pub(super) fn convert_copy(
     is_add: bool,
     platform: &Platform,
     origin: Origin,
+    named: &BTreeMap<String, NamedContext>,
 ) -> VertexId {
     let source_vertex =
         |graph: &mut Graph, images: &mut Vec<(String, Platform, VertexId)>| match &copy.from {
@@ -65,7 +68,9 @@ pub(super) fn convert_copy(
                     .vertex
             }
             Some(FileSource::Image(reference)) => {
-                image_vertex(graph, images, &reference.normalized, platform)
+                let names = [reference.written.as_str(), reference.normalized.as_str()];
+                named_vertex(graph, images, named, &names, platform)
+                    .unwrap_or_else(|| image_vertex(graph, images, &reference.normalized, platform))
             }
             Some(FileSource::Scratch) => scratch(graph),
         };

@@ -7,6 +7,8 @@
 
 mod copy;
 
+use std::collections::BTreeMap;
+
 use crate::frontend::lower::{Base, ImageConfig, Plan, Stage, StepKind};
 use crate::graph::{
     ExecOp, FileAction, FileOp, Graph, Op, Origin, Owner, Platform, SourceOp, Vertex, VertexId,
@@ -48,8 +50,68 @@ impl Build {
     }
 }
 
+/// What a `--build-context` name stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamedContext {
+    /// `name=DIR`: a local directory, as the source named `name`.
+    Directory,
+    /// `name=docker-image://REF`: this image instead.
+    Image(String),
+    /// `name=oci-layout://PATH[:TAG|@DIGEST]`.
+    OciLayout {
+        path: String,
+        tag: Option<String>,
+        digest: Option<crate::graph::Digest>,
+    },
+}
+
+/// The vertex a named context gives, if `name` (as written, or normalized)
+/// is one.
+fn named_vertex(
+    graph: &mut Graph,
+    images: &mut Vec<(String, Platform, VertexId)>,
+    named: &BTreeMap<String, NamedContext>,
+    names: &[&str],
+    platform: &Platform,
+) -> Option<VertexId> {
+    let (name, context) = names.iter().find_map(|name| named.get_key_value(*name))?;
+    Some(match context {
+        NamedContext::Directory => graph.add(Vertex {
+            op: Op::Source(SourceOp::Local { name: name.clone() }),
+            inputs: Vec::new(),
+            origin: Origin {
+                name: format!("[context {name}] load from client"),
+                lines: None,
+            },
+        }),
+        NamedContext::Image(reference) => image_vertex(graph, images, reference, platform),
+        NamedContext::OciLayout { path, tag, digest } => graph.add(Vertex {
+            op: Op::Source(SourceOp::OciLayout {
+                path: path.clone(),
+                tag: tag.clone(),
+                digest: *digest,
+                platform: platform.clone(),
+            }),
+            inputs: Vec::new(),
+            origin: Origin {
+                name: format!("[context {name}] load metadata for oci-layout://{path}"),
+                lines: None,
+            },
+        }),
+    })
+}
+
 /// Converts `plan` into a graph for `target_platform`.
 pub fn convert(plan: &Plan, target_platform: &Platform) -> Build {
+    convert_with(plan, target_platform, &BTreeMap::new())
+}
+
+/// [`convert`] with `--build-context` names replacing image references.
+pub fn convert_with(
+    plan: &Plan,
+    target_platform: &Platform,
+    named: &BTreeMap<String, NamedContext>,
+) -> Build {
     let mut graph = Graph::new();
     let mut stages: Vec<Option<StageBuild>> = vec![None; plan.stages.len()];
     let mut images: Vec<(String, Platform, VertexId)> = Vec::new();
@@ -60,7 +122,15 @@ pub fn convert(plan: &Plan, target_platform: &Platform) -> Build {
             .platform
             .clone()
             .unwrap_or_else(|| target_platform.clone());
-        let built = convert_stage(&mut graph, &mut images, &stages, stage, &platform, plan);
+        let built = convert_stage(
+            &mut graph,
+            &mut images,
+            &stages,
+            stage,
+            &platform,
+            plan,
+            named,
+        );
         stages[index] = Some(built);
     }
     Build {
@@ -116,11 +186,14 @@ fn convert_stage(
     stage: &Stage,
     platform: &Platform,
     plan: &Plan,
+    named: &BTreeMap<String, NamedContext>,
 ) -> StageBuild {
     let (mut current, base_image, base_stage, base_image_vertex) = match &stage.base {
         Base::Scratch => (scratch(graph), None, None, None),
         Base::Image(reference) => {
-            let vertex = image_vertex(graph, images, &reference.normalized, platform);
+            let names = [reference.written.as_str(), reference.normalized.as_str()];
+            let vertex = named_vertex(graph, images, named, &names, platform)
+                .unwrap_or_else(|| image_vertex(graph, images, &reference.normalized, platform));
             (
                 vertex,
                 Some(reference.normalized.clone()),
@@ -151,7 +224,7 @@ fn convert_stage(
             StepKind::Copy(copy) | StepKind::Add(copy) => {
                 let is_add = matches!(step.kind, StepKind::Add(_));
                 Some(copy::convert_copy(
-                    graph, images, stages, current, copy, is_add, platform, origin,
+                    graph, images, stages, current, copy, is_add, platform, origin, named,
                 ))
             }
             StepKind::Workdir(path) => Some(graph.add(Vertex {

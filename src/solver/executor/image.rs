@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::graph::{Digest, Platform, Reference, VertexId};
 use crate::image::compress::CompressionKind;
 use crate::image::media_type::layer_compression;
+use crate::registry::LayerDescriptor;
 
 use super::{BuildExecutor, ExecuteError, ImageInfo, Layer, LayerBlobRef, Output};
 
@@ -82,47 +83,7 @@ impl BuildExecutor<'_> {
                     writer.commit()?;
                     Ok(())
                 })?;
-            let mut layers: Vec<Layer> = Vec::new();
-            for (index, descriptor) in resolved.layers.iter().enumerate() {
-                let blob = self.store.open_blob(&descriptor.digest)?;
-                let reader: Box<dyn Read> = match layer_compression(&descriptor.media_type) {
-                    Some(CompressionKind::Gzip) => Box::new(flate2::read::GzDecoder::new(blob)),
-                    Some(CompressionKind::Zstd) => {
-                        Box::new(zstd::stream::read::Decoder::new(blob).map_err(|source| {
-                            ExecuteError::DecompressLayer {
-                                digest: descriptor.digest,
-                                source,
-                            }
-                        })?)
-                    }
-                    _ => Box::new(blob),
-                };
-                let parent = layers.last().map(|layer: &Layer| &layer.snapshot);
-                let applied = self.snapshotter.apply(reader, parent)?;
-                if let Some(expected) = diff_ids.get(index) {
-                    if *expected != applied.diff_id {
-                        return Err(ExecuteError::DiffIdMismatch {
-                            reference: reference.to_owned(),
-                            digest: descriptor.digest,
-                            expected: expected.clone(),
-                            actual: applied.diff_id,
-                        });
-                    }
-                }
-                let diff_id = applied
-                    .diff_id
-                    .parse()
-                    .expect("the snapshotter writes sha256 diff ids");
-                layers.push(Layer {
-                    snapshot: applied.id,
-                    blob: Some(LayerBlobRef {
-                        digest: descriptor.digest,
-                        size: descriptor.size,
-                        media_type: descriptor.media_type.clone(),
-                        diff_id,
-                    }),
-                });
-            }
+            let layers = self.apply_layers(reference, &resolved.layers, &diff_ids)?;
             Ok(Output {
                 cache_key: key,
                 layers,
@@ -137,8 +98,62 @@ impl BuildExecutor<'_> {
     }
 }
 
+impl BuildExecutor<'_> {
+    /// Applies stored layer blobs in order into snapshots, checking each
+    /// diff id against the image config's.
+    pub(super) fn apply_layers(
+        &self,
+        reference: &str,
+        descriptors: &[LayerDescriptor],
+        diff_ids: &[String],
+    ) -> Result<Vec<Layer>, ExecuteError> {
+        let mut layers: Vec<Layer> = Vec::new();
+        for (index, descriptor) in descriptors.iter().enumerate() {
+            let blob = self.store.open_blob(&descriptor.digest)?;
+            let reader: Box<dyn Read> = match layer_compression(&descriptor.media_type) {
+                Some(CompressionKind::Gzip) => Box::new(flate2::read::GzDecoder::new(blob)),
+                Some(CompressionKind::Zstd) => {
+                    Box::new(zstd::stream::read::Decoder::new(blob).map_err(|source| {
+                        ExecuteError::DecompressLayer {
+                            digest: descriptor.digest,
+                            source,
+                        }
+                    })?)
+                }
+                _ => Box::new(blob),
+            };
+            let parent = layers.last().map(|layer: &Layer| &layer.snapshot);
+            let applied = self.snapshotter.apply(reader, parent)?;
+            if let Some(expected) = diff_ids.get(index) {
+                if *expected != applied.diff_id {
+                    return Err(ExecuteError::DiffIdMismatch {
+                        reference: reference.to_owned(),
+                        digest: descriptor.digest,
+                        expected: expected.clone(),
+                        actual: applied.diff_id,
+                    });
+                }
+            }
+            let diff_id = applied
+                .diff_id
+                .parse()
+                .expect("the snapshotter writes sha256 diff ids");
+            layers.push(Layer {
+                snapshot: applied.id,
+                blob: Some(LayerBlobRef {
+                    digest: descriptor.digest,
+                    size: descriptor.size,
+                    media_type: descriptor.media_type.clone(),
+                    diff_id,
+                }),
+            });
+        }
+        Ok(layers)
+    }
+}
+
 /// The `rootfs.diff_ids` of an image config.
-fn config_diff_ids(config: &[u8]) -> Vec<String> {
+pub(super) fn config_diff_ids(config: &[u8]) -> Vec<String> {
     serde_json::from_slice::<serde_json::Value>(config)
         .ok()
         .and_then(|value| {

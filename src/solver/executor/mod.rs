@@ -7,6 +7,7 @@
 mod context;
 mod file;
 mod image;
+mod layout;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -98,6 +99,8 @@ pub enum ExecuteError {
         expected: String,
         actual: String,
     },
+    #[error(transparent)]
+    Layout(#[from] layout::LayoutError),
     #[error("no build context named {0:?}")]
     UnknownContext(String),
     #[error("{0} is not supported yet")]
@@ -200,6 +203,12 @@ impl BuildExecutor<'_> {
                 reference,
                 platform,
             }) => self.pull_image(id, reference, platform),
+            Op::Source(SourceOp::OciLayout {
+                path,
+                tag,
+                digest,
+                platform,
+            }) => self.load_layout(id, path, tag.as_deref(), digest.as_ref(), platform),
             Op::Source(SourceOp::Http { .. }) => Err(ExecuteError::Unsupported("ADD from a URL")),
             Op::Exec(_) => Err(ExecuteError::Unsupported(
                 "RUN (the sandbox lands in the next release)",
