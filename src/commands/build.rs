@@ -224,6 +224,7 @@ fn run_build(
             .unwrap_or_default(),
         None => IgnoreRules::default(),
     };
+    let rules = without_store(rules, &context_dir, store.root())?;
     contexts.insert("context".to_owned(), LocalContext::new(context_dir, rules));
     for (name, dir) in named_dirs {
         contexts.insert(name, LocalContext::new(dir, IgnoreRules::default()));
@@ -310,6 +311,28 @@ fn run_build(
     write_outputs(args, &parts, &registry)?;
     let _ = store.enforce_cap(crate::store::default_cap(&root)?);
     Ok(ExitStatus::Success)
+}
+
+/// `rules` plus one excluding the store when it lies inside the context: a
+/// build never sends xb's own cache (and other builds' scratch files in it)
+/// as context.
+fn without_store(
+    rules: IgnoreRules,
+    context: &std::path::Path,
+    store: &std::path::Path,
+) -> anyhow::Result<IgnoreRules> {
+    let (Ok(context), Ok(store)) = (fs_err::canonicalize(context), fs_err::canonicalize(store)) else {
+        return Ok(rules);
+    };
+    let Ok(inside) = store.strip_prefix(&context) else {
+        return Ok(rules);
+    };
+    if inside.as_os_str().is_empty() {
+        bail!("the store ({}) cannot be the build context itself", store.display());
+    }
+    let mut text: String = rules.patterns().iter().map(|pattern| format!("{pattern}\n")).collect();
+    text.push_str(&format!("/{}\n", inside.display()));
+    Ok(IgnoreRules::parse(&text, "<store exclusion>")?)
 }
 
 /// `--build-context` directories: name and path.
