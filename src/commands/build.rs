@@ -321,17 +321,27 @@ fn without_store(
     context: &std::path::Path,
     store: &std::path::Path,
 ) -> anyhow::Result<IgnoreRules> {
-    let (Ok(context), Ok(store)) = (fs_err::canonicalize(context), fs_err::canonicalize(store)) else {
+    let (Ok(context), Ok(store)) = (fs_err::canonicalize(context), fs_err::canonicalize(store))
+    else {
         return Ok(rules);
     };
     let Ok(inside) = store.strip_prefix(&context) else {
         return Ok(rules);
     };
     if inside.as_os_str().is_empty() {
-        bail!("the store ({}) cannot be the build context itself", store.display());
+        bail!(
+            "the store ({}) cannot be the build context itself",
+            store.display()
+        );
     }
-    let mut text: String = rules.patterns().iter().map(|pattern| format!("{pattern}\n")).collect();
-    text.push_str(&format!("/{}\n", inside.display()));
+    let mut text = String::new();
+    for pattern in rules.patterns() {
+        text.push_str(&pattern.to_string());
+        text.push('\n');
+    }
+    text.push('/');
+    text.push_str(&inside.display().to_string());
+    text.push('\n');
     Ok(IgnoreRules::parse(&text, "<store exclusion>")?)
 }
 
