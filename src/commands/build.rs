@@ -123,14 +123,6 @@ fn warn_unused_flags(args: &BuildArgs, kind: CallKind) {
     }
 }
 
-/// Where the store lives: `--root`/`XB_ROOT`, else the XDG data directory.
-fn store_root(args: &BuildArgs) -> anyhow::Result<std::path::PathBuf> {
-    args.root
-        .clone()
-        .or_else(crate::store::default_root)
-        .ok_or_else(|| anyhow::anyhow!("cannot find a home for the store; pass --root DIR"))
-}
-
 /// Flags that are accepted but whose machinery has not landed.
 fn refuse_unsupported(args: &BuildArgs) -> anyhow::Result<()> {
     let unsupported = [
@@ -162,7 +154,7 @@ fn run_build(
 ) -> anyhow::Result<ExitStatus> {
     refuse_unsupported(args)?;
     let first_plan = lower(&input.dockerfile, options)?;
-    let root = store_root(args)?;
+    let root = super::du::store_root(args.root.as_deref())?;
     let store = Store::open(&root)
         .with_context(|| format!("failed to open the store at {}", root.display()))?;
     let snapshotter = Snapshotter::open(store.dir("snapshots")?)?;

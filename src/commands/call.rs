@@ -16,34 +16,7 @@ use crate::frontend::lower::{LowerOptions, Plan, list_targets, lower, outline as
 use crate::settings::{CallFormat, Progress};
 
 use super::ExitStatus;
-
-/// Lays out rows in columns separated by at least three spaces, as buildx's tabwriter does.
-fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|column| {
-            rows.iter()
-                .filter_map(|row| row.get(column))
-                .map(|cell| cell.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
-            if column + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<width$}   ", width = widths[column]);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+use super::table::table;
 
 fn write_metadata(path: Option<&Path>, call: &str, result: &impl Serialize) -> anyhow::Result<()> {
     let Some(path) = path else {
@@ -89,7 +62,7 @@ pub(super) fn targets(
         }
         rows.push(vec![name, target.description.clone().unwrap_or_default()]);
     }
-    print_text(&table(&rows))?;
+    print_text(&table(&rows, 3))?;
     Ok(ExitStatus::Success)
 }
 
@@ -134,7 +107,7 @@ pub(super) fn outline(
                 arg.description.clone().unwrap_or_default(),
             ]);
         }
-        let _ = write!(text, "\n{}", table(&rows));
+        let _ = write!(text, "\n{}", table(&rows, 3));
     }
     for (heading, uses) in [("SECRET", &outline.secrets), ("SSH", &outline.ssh)] {
         if uses.is_empty() {
@@ -147,7 +120,7 @@ pub(super) fn outline(
                 if used.required { "true" } else { "" }.to_owned(),
             ]);
         }
-        let _ = write!(text, "\n{}", table(&rows));
+        let _ = write!(text, "\n{}", table(&rows, 3));
     }
     print_text(&text)?;
     Ok(ExitStatus::Success)
@@ -215,23 +188,4 @@ pub(super) fn describe_skipped(plan: &Plan) -> Option<String> {
         ));
     }
     (!lines.is_empty()).then(|| lines.join("\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let rows = vec![
-            vec!["TARGET".to_owned(), "DESCRIPTION".to_owned()],
-            vec!["build (default)".to_owned(), "the app".to_owned()],
-            vec!["x".to_owned(), String::new()],
-        ];
-        insta::assert_snapshot!(table(&rows), @r"
-        TARGET            DESCRIPTION
-        build (default)   the app
-        x
-        ");
-    }
 }

@@ -3,7 +3,6 @@
 //! finds the store and lays out the tables. A store that does not exist is
 //! reported empty, not created.
 
-use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -16,6 +15,7 @@ use crate::store::size::format_size;
 use crate::store::{EntryKind, Store, Usage, default_root};
 
 use super::ExitStatus;
+use super::table::table;
 
 pub(super) fn du(args: &DuArgs) -> anyhow::Result<ExitStatus> {
     let root = store_root(args.store.root.as_deref())?;
@@ -56,7 +56,7 @@ pub(super) fn du(args: &DuArgs) -> anyhow::Result<ExitStatus> {
             format_size(kind.size),
         ]);
     }
-    out.write_all(table(&rows).as_bytes())?;
+    out.write_all(table(&rows, 2).as_bytes())?;
     writeln!(out, "Total:\t{}", format_size(usage.total()))?;
     Ok(ExitStatus::Success)
 }
@@ -73,34 +73,6 @@ pub(super) fn store_root(flag: Option<&Path>) -> anyhow::Result<PathBuf> {
         )
         .into()
     })
-}
-
-/// Left-aligned columns separated by two spaces.
-pub(super) fn table(rows: &[Vec<String>]) -> String {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..columns)
-        .map(|column| {
-            rows.iter()
-                .filter_map(|row| row.get(column))
-                .map(String::len)
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
-            if column + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                let _ = write!(line, "{cell:<width$}  ", width = widths[column]);
-            }
-        }
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
 }
 
 /// How long ago `then` was, as `docker buildx du` says it.
@@ -124,15 +96,6 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-
-    #[test]
-    fn table_aligns_columns() {
-        let rows = vec![
-            vec!["KIND".to_owned(), "SIZE".to_owned()],
-            vec!["snapshots".to_owned(), "1kB".to_owned()],
-        ];
-        assert_eq!(table(&rows), "KIND       SIZE\nsnapshots  1kB\n");
-    }
 
     #[test]
     fn ago_reads_like_buildx() {

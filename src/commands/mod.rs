@@ -8,6 +8,7 @@ mod completion;
 mod du;
 mod export;
 mod prune;
+mod table;
 mod version;
 
 use std::process::ExitCode;

@@ -14,7 +14,8 @@ use crate::store::size::{format_size, parse_size};
 use crate::store::{EntryKind, PruneOptions, PruneReport, Store};
 
 use super::ExitStatus;
-use super::du::{store_root, table};
+use super::du::store_root;
+use super::table::table;
 
 pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
     let options = match prune_options(args) {
@@ -62,7 +63,7 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         rows.push(vec![name.to_owned(), count.to_string(), format_size(size)]);
     }
     let mut out = std::io::stdout().lock();
-    out.write_all(table(&rows).as_bytes())?;
+    out.write_all(table(&rows, 2).as_bytes())?;
     writeln!(out, "Total:  reclaimed {}", format_size(report.reclaimed))?;
     Ok(ExitStatus::Success)
 }

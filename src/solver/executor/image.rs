@@ -56,16 +56,7 @@ impl BuildExecutor<'_> {
         self.store
             .set_ref(TAG_NAMESPACE, &tag_name, &resolved.manifest_digest)?;
         let key = Self::image_key(&resolved.manifest_digest, platform);
-        let blobs = |output: &Output| {
-            let mut blobs: Vec<Digest> = output
-                .layers
-                .iter()
-                .filter_map(|layer| layer.blob.as_ref().map(|blob| blob.digest))
-                .collect();
-            blobs.extend(output.image.as_ref().map(|image| image.config_digest));
-            blobs
-        };
-        self.cached_or(id, key, blobs, || {
+        self.cached_or(id, key, Output::blobs, || {
             let pinned = resolved.pinned();
             let (config_digest, _) = self
                 .store

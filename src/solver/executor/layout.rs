@@ -142,16 +142,7 @@ impl BuildExecutor<'_> {
             manifest: &manifest_digest,
             platform,
         });
-        let blobs = |output: &Output| {
-            let mut blobs: Vec<Digest> = output
-                .layers
-                .iter()
-                .filter_map(|layer| layer.blob.as_ref().map(|blob| blob.digest))
-                .collect();
-            blobs.extend(output.image.as_ref().map(|image| image.config_digest));
-            blobs
-        };
-        self.cached_or(id, key, blobs, || {
+        self.cached_or(id, key, Output::blobs, || {
             let parts = parse_image_manifest(&label, &manifest)?;
             let config = self.layout_blob(layout, &parts.config.digest)?;
             for layer in &parts.layers {

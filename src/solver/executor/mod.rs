@@ -68,6 +68,17 @@ impl Output {
     pub fn top(&self) -> Option<&SnapshotId> {
         self.layers.last().map(|layer| &layer.snapshot)
     }
+
+    /// The store blobs this result needs kept: its layers' and its config.
+    pub fn blobs(&self) -> Vec<Digest> {
+        let mut blobs: Vec<Digest> = self
+            .layers
+            .iter()
+            .filter_map(|layer| layer.blob.as_ref().map(|blob| blob.digest))
+            .collect();
+        blobs.extend(self.image.as_ref().map(|image| image.config_digest));
+        blobs
+    }
 }
 
 /// Why a vertex could not be built.
