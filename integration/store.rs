@@ -232,3 +232,40 @@ fn du_refuses_a_store_of_another_format_version() {
         run.stderr
     );
 }
+
+#[test]
+fn prune_all_reclaims_layers_and_builds_still_work() {
+    let context = crate::common::TestContext::new();
+    context.write("Dockerfile", "FROM scratch\nCOPY f /f\n");
+    context.write("f", &"layer bytes ".repeat(100_000));
+    let store = context.path().join("store").display().to_string();
+    context
+        .run(&["build", "--root", &store, "--progress=quiet", "."])
+        .assert_success();
+    let prune = context.run(&["prune", "--root", &store, "--all", "--force"]);
+    prune.assert_success();
+    let snapshots = prune
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("snapshots"))
+        .unwrap_or_else(|| panic!("no snapshots row:\n{}", prune.stdout));
+    let removed: usize = snapshots
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        removed >= 1,
+        "the layer was not reclaimed:\n{}",
+        prune.stdout
+    );
+    assert!(snapshots.ends_with("MB"), "{snapshots}");
+    let again = context.run(&["build", "--root", &store, "--progress=plain", "."]);
+    again.assert_success();
+    assert!(
+        !again.stderr.contains("CACHED"),
+        "nothing is left to hit:\n{}",
+        again.stderr
+    );
+}

@@ -301,7 +301,17 @@ fn run_build(
         epoch,
     };
     write_outputs(args, &parts, &registry)?;
-    let _ = store.enforce_cap(crate::store::default_cap(&root)?);
+    // The automatic size cap: least recently used records go, then the
+    // layers only they used.
+    if let Ok(report) = store.enforce_cap(crate::store::default_cap(&root)?) {
+        if !report.removed.is_empty() {
+            let _ = crate::solver::executor::sweep_snapshots(
+                &store,
+                &snapshotter,
+                crate::solver::executor::SWEEP_GRACE,
+            );
+        }
+    }
     Ok(ExitStatus::Success)
 }
 

@@ -10,8 +10,10 @@ use anyhow::Context as _;
 
 use crate::cli::PruneArgs;
 use crate::hint::Hinted;
+use crate::solver::executor::{SWEEP_GRACE, SweepReport, sweep_snapshots};
 use crate::store::size::{format_size, parse_size};
 use crate::store::{EntryKind, PruneOptions, PruneReport, Store};
+use xb_snapshotter::Snapshotter;
 
 use super::ExitStatus;
 use super::du::store_root;
@@ -33,10 +35,11 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         )
         .into());
     }
+    let mut swept = SweepReport::default();
     let report = if root.exists() {
         let store = Store::open(&root).with_context(|| format!("open store {}", root.display()))?;
         let context = || format!("prune store {}", root.display());
-        if let Some(report) = store.try_prune(options).with_context(context)? {
+        let report = if let Some(report) = store.try_prune(options).with_context(context)? {
             report
         } else {
             writeln!(
@@ -45,7 +48,17 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
                 root.display()
             )?;
             store.prune(options).with_context(context)?
-        }
+        };
+        // Layers no remaining record uses go too (all of them with --all).
+        let snapshotter = Snapshotter::open(store.dir("snapshots")?)?;
+        let grace = if options.all {
+            Duration::ZERO
+        } else {
+            SWEEP_GRACE
+        };
+        swept = sweep_snapshots(&store, &snapshotter, grace)
+            .with_context(|| format!("remove unused layers from {}", root.display()))?;
+        report
     } else {
         PruneReport::default()
     };
@@ -62,9 +75,18 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         let (count, size) = report.removed_of(kind);
         rows.push(vec![name.to_owned(), count.to_string(), format_size(size)]);
     }
+    rows.push(vec![
+        "snapshots".to_owned(),
+        swept.removed.to_string(),
+        format_size(swept.reclaimed),
+    ]);
     let mut out = std::io::stdout().lock();
     out.write_all(table(&rows, 2).as_bytes())?;
-    writeln!(out, "Total:  reclaimed {}", format_size(report.reclaimed))?;
+    writeln!(
+        out,
+        "Total:  reclaimed {}",
+        format_size(report.reclaimed + swept.reclaimed)
+    )?;
     Ok(ExitStatus::Success)
 }
 

@@ -8,6 +8,7 @@ mod context;
 mod file;
 mod image;
 mod layout;
+mod sweep;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,6 +26,7 @@ use super::event::{self, Reporter, VertexInfo, VertexOutcome};
 use super::scheduler::Executor;
 
 pub use context::LocalContext;
+pub use sweep::{SWEEP_GRACE, SweepReport, sweep_snapshots};
 
 /// A committed layer of a result's filesystem.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
