@@ -160,11 +160,12 @@ fn prune_removes_old_entries_and_keeps_tags_without_all() {
     let run = context.run(&["prune", "--root", root, "--filter", "until=24h", "-f"]);
     run.assert_success();
     let lines: Vec<&str> = run.stdout.lines().collect();
-    assert!(lines[1].starts_with("records  1"), "{}", run.stdout);
-    assert_eq!(lines[2], "blobs    2        2kB", "{}", run.stdout);
-    assert_eq!(lines[3], "refs     0        0B", "{}", run.stdout);
+    assert!(lines[1].starts_with("records    1"), "{}", run.stdout);
+    assert_eq!(lines[2], "blobs      2        2kB", "{}", run.stdout);
+    assert_eq!(lines[3], "refs       0        0B", "{}", run.stdout);
+    assert_eq!(lines[4], "snapshots  0        0B", "{}", run.stdout);
     assert!(
-        lines[4].starts_with("Total:  reclaimed 2."),
+        lines[5].starts_with("Total:  reclaimed 2."),
         "{}",
         run.stdout
     );
@@ -178,7 +179,7 @@ fn prune_removes_old_entries_and_keeps_tags_without_all() {
 
     let run = context.run(&["prune", "--root", root, "--all", "--force"]);
     run.assert_success();
-    assert!(run.stdout.contains("refs     1"), "{}", run.stdout);
+    assert!(run.stdout.contains("refs       1"), "{}", run.stdout);
     let run = context.run(&["du", "--root", root]);
     run.assert_success();
     assert!(run.stdout.ends_with("Total:\t0B\n"), "{}", run.stdout);
