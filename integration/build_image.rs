@@ -584,3 +584,95 @@ fn build_context_oci_layout_needs_no_network() {
     );
     assert_eq!(files["/util.txt"].data, b"from a named directory\n");
 }
+
+/// Writes an OCI layout whose only layer is `layer_tar` (uncompressed).
+fn layout_with_layer(dir: &std::path::Path, layer_tar: &[u8]) {
+    use sha2::{Digest as _, Sha256};
+    let hex = |bytes: &[u8]| format!("{:x}", Sha256::digest(bytes));
+    let blobs = dir.join("blobs/sha256");
+    fs_err::create_dir_all(&blobs).expect("write the test layout");
+    let layer = hex(layer_tar);
+    fs_err::write(blobs.join(&layer), layer_tar).expect("write the test layout");
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{layer}")]},
+    }))
+    .expect("JSON serializes");
+    fs_err::write(blobs.join(hex(&config)), &config).expect("write the test layout");
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": format!("sha256:{}", hex(&config)), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": format!("sha256:{layer}"), "size": layer_tar.len()}],
+    }))
+    .expect("JSON serializes");
+    fs_err::write(blobs.join(hex(&manifest)), &manifest).expect("write the test layout");
+    fs_err::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)
+        .expect("write the test layout");
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": format!("sha256:{}", hex(&manifest)), "size": manifest.len(),
+                       "annotations": {"org.opencontainers.image.ref.name": "evil"}}],
+    });
+    fs_err::write(
+        dir.join("index.json"),
+        serde_json::to_vec(&index).expect("JSON serializes"),
+    )
+    .expect("write the test layout");
+}
+
+#[test]
+fn a_layer_tar_escaping_its_layer_is_refused_and_writes_nothing() {
+    let context = TestContext::new();
+    // A tar whose entry climbs out of the layer.
+    let mut header = tar::Header::new_gnu();
+    let body = b"pwned";
+    header.set_size(body.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    // `set_path` refuses `..`; write the name field directly, as an attacker would.
+    header.as_old_mut().name[..12].copy_from_slice(b"../escape.tx");
+    header.set_cksum();
+    let mut tar_bytes = Vec::new();
+    tar_bytes.extend_from_slice(header.as_bytes());
+    tar_bytes.extend_from_slice(body);
+    tar_bytes.resize(512 + 512, 0);
+    tar_bytes.extend_from_slice(&[0; 1024]);
+    let layout = context.path().join("evil-layout");
+    layout_with_layer(&layout, &tar_bytes);
+    context.write("app/Dockerfile", "FROM base\nCOPY f /f\n");
+    context.write("app/f", "f");
+    let store = context.path().join("store");
+    let base = format!("base=oci-layout://{}:evil", layout.display());
+    let run = context.run(&[
+        "build",
+        "--root",
+        &store.display().to_string(),
+        "--build-context",
+        &base,
+        "-o",
+        "type=oci,dest=out.tar",
+        "app",
+    ]);
+    run.assert_exit(1);
+    assert!(
+        run.stderr.contains("escape.tx"),
+        "the error names the entry:\n{}",
+        run.stderr
+    );
+    assert!(!context.path().join("out.tar").exists());
+    for place in [
+        context.path().to_path_buf(),
+        store.clone(),
+        store.join("snapshots"),
+    ] {
+        assert!(
+            !place.join("escape.tx").exists(),
+            "{} got written",
+            place.display()
+        );
+    }
+}
