@@ -676,3 +676,37 @@ fn a_layer_tar_escaping_its_layer_is_refused_and_writes_nothing() {
         );
     }
 }
+
+#[test]
+fn no_cache_filter_rebuilds_only_the_named_stage() {
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        "FROM scratch AS deps\nCOPY a /a\n\nFROM scratch AS app\nCOPY b /b\nCOPY --from=deps /a /a\n",
+    );
+    context.write("a", "a");
+    context.write("b", "b");
+    build(&context, &[]).assert_success();
+    let run = build(&context, &["--no-cache-filter", "deps"]);
+    run.assert_success();
+    let status_of = |step: &str| {
+        let vertex = run
+            .stderr
+            .lines()
+            .find(|line| line.ends_with(step))
+            .and_then(|line| line.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {step} in:\n{}", run.stderr))
+            .to_owned();
+        if run
+            .stderr
+            .lines()
+            .any(|line| line == format!("{vertex} CACHED"))
+        {
+            "cached"
+        } else {
+            "ran"
+        }
+    };
+    assert_eq!(status_of("[deps 2/2] COPY a /a"), "ran", "{}", run.stderr);
+    assert_eq!(status_of("[app 2/3] COPY b /b"), "cached", "{}", run.stderr);
+}
