@@ -252,6 +252,37 @@ fn rebuild_is_cached_and_reproducible_across_stores() {
         metadata_digest(&context, "c.json"),
         "another store, same digest with SOURCE_DATE_EPOCH"
     );
+    // Without SOURCE_DATE_EPOCH too: a fully cached rebuild writes the same image.
+    let plain = |meta: &str| {
+        let output = context
+            .command()
+            .args([
+                "build",
+                "--root",
+                "store-d",
+                "--progress=quiet",
+                "-o",
+                "type=oci,dest=out.tar",
+                "--metadata-file",
+                meta,
+                ".",
+            ])
+            .output()
+            .expect("xb runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    plain("d1.json");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    plain("d2.json");
+    assert_eq!(
+        metadata_digest(&context, "d1.json"),
+        metadata_digest(&context, "d2.json"),
+        "a cached rebuild without SOURCE_DATE_EPOCH changed the digest"
+    );
 }
 
 #[test]

@@ -578,7 +578,7 @@ fn write_outputs(
                     names: names.clone(),
                     annotations: options.annotations.clone(),
                     oci_mediatypes: options.oci_mediatypes,
-                    created: export::created(parts.epoch),
+                    created: export::created(parts),
                 };
                 let result = if spec.kind == OutputKind::Oci {
                     crate::exporter::export_oci(&export_image, &dest, options.tar)?

@@ -168,7 +168,7 @@ pub(super) fn assemble(
         }
         None => None,
     };
-    let created = crate::image::config::creation_time(parts.epoch);
+    let created = created(parts);
     let config = build_config(
         base_config.as_deref(),
         &stage.config,
@@ -257,9 +257,12 @@ pub(super) fn write_result_files(
     Ok(())
 }
 
-/// The time recorded for outputs.
-pub(super) fn created(epoch: Option<u64>) -> SystemTime {
-    crate::image::config::creation_time(epoch)
+/// The image's creation time: `SOURCE_DATE_EPOCH` when set, else when the
+/// target's result was first computed (kept in the cache, so a fully cached
+/// rebuild writes the same image), else now.
+pub(super) fn created(parts: &ImageParts<'_>) -> SystemTime {
+    let recorded = Some(parts.target.created).filter(|seconds| *seconds > 0);
+    crate::image::config::creation_time(parts.epoch.or(recorded))
 }
 
 pub(super) fn refuse(what: &str) -> anyhow::Result<()> {

@@ -121,6 +121,7 @@ impl BuildExecutor<'_> {
                     layers,
                     image: None,
                     local: None,
+                    created: super::now_seconds(),
                 })
             },
         )
@@ -263,6 +264,7 @@ impl BuildExecutor<'_> {
                     layers,
                     image: None,
                     local: None,
+                    created: super::now_seconds(),
                 })
             },
         )

@@ -84,6 +84,7 @@ impl BuildExecutor<'_> {
                     config_digest,
                 }),
                 local: None,
+                created: super::now_seconds(),
             })
         })
     }

@@ -158,6 +158,7 @@ impl BuildExecutor<'_> {
                     config_digest: parts.config.digest,
                 }),
                 local: None,
+                created: super::now_seconds(),
             })
         })
     }

@@ -64,6 +64,11 @@ pub struct Output {
     pub image: Option<ImageInfo>,
     /// Set for local sources: which named context.
     pub local: Option<String>,
+    /// When this result was first computed (seconds since the epoch; 0 for
+    /// sources). Kept in the cache record, so a fully cached rebuild gives
+    /// the image the same `created` time, and so the same digest.
+    #[serde(default)]
+    pub created: u64,
 }
 
 impl Output {
@@ -193,6 +198,7 @@ impl BuildExecutor<'_> {
                     layers: Vec::new(),
                     image: None,
                     local: None,
+                    created: 0,
                 },
                 true,
             )),
@@ -208,6 +214,7 @@ impl BuildExecutor<'_> {
                         layers: Vec::new(),
                         image: None,
                         local: Some(name.clone()),
+                        created: 0,
                     },
                     false,
                 ))
@@ -234,6 +241,13 @@ impl BuildExecutor<'_> {
 
 fn now() -> SystemTime {
     SystemTime::now()
+}
+
+/// Now, in seconds since the epoch, for [`Output::created`].
+pub(super) fn now_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 impl Executor for BuildExecutor<'_> {
