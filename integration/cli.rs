@@ -185,3 +185,22 @@ fn scratch_build_without_output_stays_in_cache_and_skips_unused_stages() {
     );
     assert!(!run.stderr.contains("[unused"), "{}", run.stderr);
 }
+
+#[test]
+fn rewrite_timestamp_is_refused_until_it_lands() {
+    let context = TestContext::new();
+    context.write("Dockerfile", "FROM scratch\nCOPY a /a\n");
+    context.write("a", "x");
+    let store = context.path().join("store").display().to_string();
+    let run = context.run(&[
+        "build",
+        "--root",
+        &store,
+        "-o",
+        "type=oci,dest=out.tar,rewrite-timestamp=true",
+        ".",
+    ]);
+    run.assert_exit(1);
+    assert!(run.stderr.contains("rewrite-timestamp"), "{}", run.stderr);
+    assert!(!context.path().join("out.tar").exists());
+}

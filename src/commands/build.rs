@@ -559,6 +559,11 @@ fn write_outputs(
     let mut all_names = tags.clone();
     for spec in &specs {
         let options = ImageOutputOptions::from_spec(spec, &platform)?;
+        if options.rewrite_timestamp {
+            export::refuse(
+                "rewrite-timestamp=true (SOURCE_DATE_EPOCH clamps layer times already)",
+            )?;
+        }
         let mut names = tags.clone();
         names.extend(options.names.iter().cloned());
         all_names.extend(options.names.iter().cloned());

@@ -192,6 +192,9 @@ pub fn copy_into(
                 .map_err(|error| CopyError::BadExclude(error.to_string()))?,
         )
     };
+    if action.parents && action.sources.iter().any(|source| source.contains("/./")) {
+        return Err(CopyError::Unsupported("COPY --parents with a /./ pivot"));
+    }
     let mut sources = Vec::new();
     for pattern in &action.sources {
         let matched = expand_source(tree, pattern)?;

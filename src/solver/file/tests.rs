@@ -342,3 +342,23 @@ fn add_copies_plain_files_and_refuses_archives_it_cannot_unpack_yet() {
     let error = copy(&snapshotter, &base, &tree, &add).unwrap_err();
     assert!(error.to_string().contains("local archive"), "{error}");
 }
+
+#[test]
+fn parents_with_a_pivot_is_refused_not_misread() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let tree = DirectoryTree::new(context.path());
+    let mut parents = action(&["src/./sub/c.txt"], "/out/");
+    parents.parents = true;
+    let error = copy(&snapshotter, &base, &tree, &parents).unwrap_err();
+    assert!(error.to_string().contains("not supported yet"), "{error}");
+    // Without a pivot, --parents keeps the whole source path.
+    parents.sources = vec!["src/sub/c.txt".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &parents).unwrap(),
+    );
+    assert!(entries.contains_key("out/src/sub/c.txt"), "{entries:?}");
+}
