@@ -741,3 +741,37 @@ fn no_cache_filter_rebuilds_only_the_named_stage() {
     assert_eq!(status_of("[deps 2/2] COPY a /a"), "ran", "{}", run.stderr);
     assert_eq!(status_of("[app 2/3] COPY b /b"), "cached", "{}", run.stderr);
 }
+
+#[test]
+fn every_cache_record_keeps_the_base_blobs_it_builds_on() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        &format!("FROM {}\nCOPY f /f\nCOPY g /g\n", registry.busybox),
+    );
+    context.write("f", "f");
+    context.write("g", "g");
+    build(&context, &[]).assert_success();
+    let store = context.path().join("store").display().to_string();
+    let du = context.run(&["du", "--root", &store, "--verbose"]);
+    du.assert_success();
+    // One record for the image and one per COPY; each keeps the base layer,
+    // so pruning the image's record cannot take a layer a COPY result needs.
+    let records: Vec<&str> = du
+        .stdout
+        .split("\n\n")
+        .filter(|entry| entry.contains("Kind:\t\trecord"))
+        .collect();
+    assert_eq!(records.len(), 3, "{}", du.stdout);
+    for record in records {
+        let blobs: usize = record
+            .lines()
+            .find_map(|line| line.strip_prefix("Blobs:\t\t"))
+            .and_then(|count| count.trim().parse().ok())
+            .unwrap_or(0);
+        assert!(blobs >= 1, "a record keeps no blobs:\n{record}");
+    }
+}

@@ -91,40 +91,35 @@ impl BuildExecutor<'_> {
             inputs: inputs.iter().map(|input| input.cache_key).collect(),
             selections,
         });
-        self.cached_or(
-            id,
-            key,
-            |_| Vec::new(),
-            || {
-                let base = &inputs[0];
-                let mut active = self.snapshotter.prepare(base.top())?;
-                let passwd = read_text(&active, "/etc/passwd");
-                let group = read_text(&active, "/etc/group");
-                let resolve = |owner: &Option<Owner>| -> Result<Option<Ids>, ExecuteError> {
-                    owner
-                        .as_ref()
-                        .map(|owner| resolve_owner(owner, passwd.as_deref(), group.as_deref()))
-                        .transpose()
-                        .map_err(ExecuteError::from)
-                };
-                for action in &file.actions {
-                    self.apply_action(&mut active, action, inputs, &resolve)?;
-                }
-                let snapshot = active.commit()?;
-                let mut layers = base.layers.clone();
-                layers.push(Layer {
-                    snapshot,
-                    blob: None,
-                });
-                Ok(Output {
-                    cache_key: key,
-                    layers,
-                    image: None,
-                    local: None,
-                    created: super::now_seconds(),
-                })
-            },
-        )
+        self.cached_or(id, key, || {
+            let base = &inputs[0];
+            let mut active = self.snapshotter.prepare(base.top())?;
+            let passwd = read_text(&active, "/etc/passwd");
+            let group = read_text(&active, "/etc/group");
+            let resolve = |owner: &Option<Owner>| -> Result<Option<Ids>, ExecuteError> {
+                owner
+                    .as_ref()
+                    .map(|owner| resolve_owner(owner, passwd.as_deref(), group.as_deref()))
+                    .transpose()
+                    .map_err(ExecuteError::from)
+            };
+            for action in &file.actions {
+                self.apply_action(&mut active, action, inputs, &resolve)?;
+            }
+            let snapshot = active.commit()?;
+            let mut layers = base.layers.clone();
+            layers.push(Layer {
+                snapshot,
+                blob: None,
+            });
+            Ok(Output {
+                cache_key: key,
+                layers,
+                image: None,
+                local: None,
+                created: super::now_seconds(),
+            })
+        })
     }
 
     fn apply_action(
@@ -228,45 +223,40 @@ impl BuildExecutor<'_> {
                 .map(|input| input.cache_key)
                 .collect::<Vec<_>>(),
         ));
-        self.cached_or(
-            id,
-            key,
-            |_| Vec::new(),
-            || {
-                let mut layers = inputs[0].layers.clone();
-                for input in &inputs[1..] {
-                    for layer in &input.layers {
-                        let (reader, writer) = std::io::pipe().map_err(write_error("merge"))?;
-                        let parent = layers.last().map(|layer: &Layer| layer.snapshot.clone());
-                        let applied = std::thread::scope(|scope| {
-                            let producer = scope.spawn(move || {
-                                let mut writer = writer;
-                                let result = self.snapshotter.diff(
-                                    &layer.snapshot,
-                                    &mut writer,
-                                    DiffOptions::default(),
-                                );
-                                drop(writer);
-                                result
-                            });
-                            let applied = self.snapshotter.apply(reader, parent.as_ref());
-                            let produced = producer.join().expect("the diff thread does not panic");
-                            produced.and(applied)
-                        })?;
-                        layers.push(Layer {
-                            snapshot: applied.id,
-                            blob: layer.blob.clone(),
+        self.cached_or(id, key, || {
+            let mut layers = inputs[0].layers.clone();
+            for input in &inputs[1..] {
+                for layer in &input.layers {
+                    let (reader, writer) = std::io::pipe().map_err(write_error("merge"))?;
+                    let parent = layers.last().map(|layer: &Layer| layer.snapshot.clone());
+                    let applied = std::thread::scope(|scope| {
+                        let producer = scope.spawn(move || {
+                            let mut writer = writer;
+                            let result = self.snapshotter.diff(
+                                &layer.snapshot,
+                                &mut writer,
+                                DiffOptions::default(),
+                            );
+                            drop(writer);
+                            result
                         });
-                    }
+                        let applied = self.snapshotter.apply(reader, parent.as_ref());
+                        let produced = producer.join().expect("the diff thread does not panic");
+                        produced.and(applied)
+                    })?;
+                    layers.push(Layer {
+                        snapshot: applied.id,
+                        blob: layer.blob.clone(),
+                    });
                 }
-                Ok(Output {
-                    cache_key: key,
-                    layers,
-                    image: None,
-                    local: None,
-                    created: super::now_seconds(),
-                })
-            },
-        )
+            }
+            Ok(Output {
+                cache_key: key,
+                layers,
+                image: None,
+                local: None,
+                created: super::now_seconds(),
+            })
+        })
     }
 }

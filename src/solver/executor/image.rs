@@ -56,7 +56,7 @@ impl BuildExecutor<'_> {
         self.store
             .set_ref(TAG_NAMESPACE, &tag_name, &resolved.manifest_digest)?;
         let key = Self::image_key(&resolved.manifest_digest, platform);
-        self.cached_or(id, key, Output::blobs, || {
+        self.cached_or(id, key, || {
             let pinned = resolved.pinned();
             let (config_digest, _) = self
                 .store

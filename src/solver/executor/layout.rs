@@ -142,7 +142,7 @@ impl BuildExecutor<'_> {
             manifest: &manifest_digest,
             platform,
         });
-        self.cached_or(id, key, Output::blobs, || {
+        self.cached_or(id, key, || {
             let parts = parse_image_manifest(&label, &manifest)?;
             let config = self.layout_blob(layout, &parts.config.digest)?;
             for layer in &parts.layers {

@@ -164,12 +164,13 @@ impl BuildExecutor<'_> {
         Ok(intact.then_some(output))
     }
 
-    /// Looks `key` up, else computes it under the key's lock and records it.
+    /// Looks `key` up, else computes it under the key's lock and records it
+    /// with every blob its layers and config need, so the store keeps them
+    /// while the record lives (a COPY over an image needs the image's blobs).
     fn cached_or(
         &self,
         id: VertexId,
         key: Digest,
-        blobs: impl Fn(&Output) -> Vec<Digest>,
         compute: impl FnOnce() -> Result<Output, ExecuteError>,
     ) -> Result<(Output, bool), ExecuteError> {
         let use_cache = !(self.no_cache)(id);
@@ -185,7 +186,7 @@ impl BuildExecutor<'_> {
             }
         }
         let output = compute()?;
-        self.store.put_record(&key, &output, &blobs(&output))?;
+        self.store.put_record(&key, &output, &output.blobs())?;
         Ok((output, false))
     }
 
