@@ -40,7 +40,6 @@ fn url_filename(url: &str) -> String {
 )]
 pub(super) fn convert_copy(
     graph: &mut Graph,
-    images: &mut Vec<(String, Platform, VertexId)>,
     stages: &[Option<StageBuild>],
     current: VertexId,
     copy: &CopyStep,
@@ -49,31 +48,30 @@ pub(super) fn convert_copy(
     origin: Origin,
     named: &BTreeMap<String, NamedContext>,
 ) -> VertexId {
-    let source_vertex =
-        |graph: &mut Graph, images: &mut Vec<(String, Platform, VertexId)>| match &copy.from {
-            None => graph.add(Vertex {
-                op: Op::Source(SourceOp::Local {
-                    name: "context".to_owned(),
-                }),
-                inputs: Vec::new(),
-                origin: Origin {
-                    name: "[internal] load build context".to_owned(),
-                    lines: None,
-                },
+    let source_vertex = |graph: &mut Graph| match &copy.from {
+        None => graph.add(Vertex {
+            op: Op::Source(SourceOp::Local {
+                name: "context".to_owned(),
             }),
-            Some(FileSource::Stage(index)) => {
-                stages[*index]
-                    .as_ref()
-                    .expect("a stage copied from is needed before its users")
-                    .vertex
-            }
-            Some(FileSource::Image(reference)) => {
-                let names = [reference.written.as_str(), reference.normalized.as_str()];
-                named_vertex(graph, images, named, &names, platform)
-                    .unwrap_or_else(|| image_vertex(graph, images, &reference.normalized, platform))
-            }
-            Some(FileSource::Scratch) => scratch(graph),
-        };
+            inputs: Vec::new(),
+            origin: Origin {
+                name: "[internal] load build context".to_owned(),
+                lines: None,
+            },
+        }),
+        Some(FileSource::Stage(index)) => {
+            stages[*index]
+                .as_ref()
+                .expect("a stage copied from is needed before its users")
+                .vertex
+        }
+        Some(FileSource::Image(reference)) => {
+            let names = [reference.written.as_str(), reference.normalized.as_str()];
+            named_vertex(graph, named, &names, platform)
+                .unwrap_or_else(|| image_vertex(graph, &reference.normalized, platform))
+        }
+        Some(FileSource::Scratch) => scratch(graph),
+    };
     let owner = copy.chown.as_deref().map(parse_owner);
     let mode = copy.chmod.as_ref().map(|chmod| match chmod {
         Chmod::Octal(bits) => Mode::Octal(*bits),
@@ -88,7 +86,7 @@ pub(super) fn convert_copy(
         .cloned()
         .collect();
     if !local.is_empty() {
-        inputs.push(source_vertex(graph, images));
+        inputs.push(source_vertex(graph));
         actions.push(FileAction::Copy(CopyAction {
             source_input: inputs.len() - 1,
             allow_empty_wildcard: local.iter().all(|source| has_wildcard(source)),

@@ -69,7 +69,6 @@ pub enum NamedContext {
 /// is one.
 fn named_vertex(
     graph: &mut Graph,
-    images: &mut Vec<(String, Platform, VertexId)>,
     named: &BTreeMap<String, NamedContext>,
     names: &[&str],
     platform: &Platform,
@@ -84,7 +83,7 @@ fn named_vertex(
                 lines: None,
             },
         }),
-        NamedContext::Image(reference) => image_vertex(graph, images, reference, platform),
+        NamedContext::Image(reference) => image_vertex(graph, reference, platform),
         NamedContext::OciLayout { path, tag, digest } => graph.add(Vertex {
             op: Op::Source(SourceOp::OciLayout {
                 path: path.clone(),
@@ -114,7 +113,6 @@ pub fn convert_with(
 ) -> Build {
     let mut graph = Graph::new();
     let mut stages: Vec<Option<StageBuild>> = vec![None; plan.stages.len()];
-    let mut images: Vec<(String, Platform, VertexId)> = Vec::new();
     // `needed` is ascending and a stage only depends on earlier ones.
     for &index in &plan.needed {
         let stage = &plan.stages[index];
@@ -122,15 +120,7 @@ pub fn convert_with(
             .platform
             .clone()
             .unwrap_or_else(|| target_platform.clone());
-        let built = convert_stage(
-            &mut graph,
-            &mut images,
-            &stages,
-            stage,
-            &platform,
-            plan,
-            named,
-        );
+        let built = convert_stage(&mut graph, &stages, stage, &platform, plan, named);
         stages[index] = Some(built);
     }
     Build {
@@ -140,20 +130,10 @@ pub fn convert_with(
     }
 }
 
-/// The vertex of an image source, added once per (reference, platform).
-pub(crate) fn image_vertex(
-    graph: &mut Graph,
-    images: &mut Vec<(String, Platform, VertexId)>,
-    reference: &str,
-    platform: &Platform,
-) -> VertexId {
-    if let Some((_, _, id)) = images
-        .iter()
-        .find(|(known, known_platform, _)| known == reference && known_platform == platform)
-    {
-        return *id;
-    }
-    let id = graph.add(Vertex {
+/// The vertex of an image source; the graph makes one per (reference,
+/// platform), however often it is named.
+pub(crate) fn image_vertex(graph: &mut Graph, reference: &str, platform: &Platform) -> VertexId {
+    graph.add(Vertex {
         op: Op::Source(SourceOp::Image {
             reference: reference.to_owned(),
             platform: platform.clone(),
@@ -163,9 +143,7 @@ pub(crate) fn image_vertex(
             name: format!("[internal] load metadata for {reference}"),
             lines: None,
         },
-    });
-    images.push((reference.to_owned(), platform.clone(), id));
-    id
+    })
 }
 
 fn scratch(graph: &mut Graph) -> VertexId {
@@ -181,7 +159,6 @@ fn scratch(graph: &mut Graph) -> VertexId {
 
 fn convert_stage(
     graph: &mut Graph,
-    images: &mut Vec<(String, Platform, VertexId)>,
     stages: &[Option<StageBuild>],
     stage: &Stage,
     platform: &Platform,
@@ -192,8 +169,8 @@ fn convert_stage(
         Base::Scratch => (scratch(graph), None, None, None),
         Base::Image(reference) => {
             let names = [reference.written.as_str(), reference.normalized.as_str()];
-            let vertex = named_vertex(graph, images, named, &names, platform)
-                .unwrap_or_else(|| image_vertex(graph, images, &reference.normalized, platform));
+            let vertex = named_vertex(graph, named, &names, platform)
+                .unwrap_or_else(|| image_vertex(graph, &reference.normalized, platform));
             (
                 vertex,
                 Some(reference.normalized.clone()),
@@ -224,7 +201,7 @@ fn convert_stage(
             StepKind::Copy(copy) | StepKind::Add(copy) => {
                 let is_add = matches!(step.kind, StepKind::Add(_));
                 Some(copy::convert_copy(
-                    graph, images, stages, current, copy, is_add, platform, origin, named,
+                    graph, stages, current, copy, is_add, platform, origin, named,
                 ))
             }
             StepKind::Workdir(path) => Some(graph.add(Vertex {
