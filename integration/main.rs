@@ -4,6 +4,7 @@
 
 mod common;
 
+mod build_copy;
 mod build_image;
 mod call;
 mod cli;

@@ -73,6 +73,8 @@ pub(crate) struct FsEntry {
     pub(crate) mode: u32,
     pub(crate) kind: char,
     pub(crate) data: Vec<u8>,
+    /// Modification time, seconds since the epoch.
+    pub(crate) mtime: u64,
 }
 
 fn read_json(blobs: &BTreeMap<String, Vec<u8>>, digest: &str) -> serde_json::Value {
@@ -166,6 +168,7 @@ pub(crate) fn oci_archive_filesystem(archive: &Path) -> BTreeMap<String, FsEntry
                     mode: header.mode().expect("a mode") & 0o7777,
                     kind,
                     data,
+                    mtime: header.mtime().expect("an mtime"),
                 },
             );
         }

@@ -559,10 +559,11 @@ fn write_outputs(
     let mut all_names = tags.clone();
     for spec in &specs {
         let options = ImageOutputOptions::from_spec(spec, &platform)?;
-        if options.rewrite_timestamp {
-            export::refuse(
-                "rewrite-timestamp=true (SOURCE_DATE_EPOCH clamps layer times already)",
-            )?;
+        // xb clamps the file times of every layer it writes whenever
+        // SOURCE_DATE_EPOCH is set, and leaves base image layers as pulled,
+        // which is what BuildKit's rewrite-timestamp=true does.
+        if options.rewrite_timestamp && parts.epoch.is_none() {
+            tracing::warn!("rewrite-timestamp is specified, but SOURCE_DATE_EPOCH is not set");
         }
         let mut names = tags.clone();
         names.extend(options.names.iter().cloned());

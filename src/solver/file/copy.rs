@@ -192,16 +192,14 @@ pub fn copy_into(
                 .map_err(|error| CopyError::BadExclude(error.to_string()))?,
         )
     };
-    if action.parents && action.sources.iter().any(|source| source.contains("/./")) {
-        return Err(CopyError::Unsupported("COPY --parents with a /./ pivot"));
-    }
     let mut sources = Vec::new();
-    for pattern in &action.sources {
-        let matched = expand_source(tree, pattern)?;
-        if matched.is_empty() && !action.allow_empty_wildcard && !has_wildcard(pattern) {
-            return Err(CopyError::SourceNotFound(pattern.clone()));
+    for written in &action.sources {
+        let (pivot, pattern) = split_pivot(written, action.parents);
+        let matched = expand_source(tree, &pattern)?;
+        if matched.is_empty() && !action.allow_empty_wildcard && !has_wildcard(&pattern) {
+            return Err(CopyError::SourceNotFound(written.clone()));
         }
-        sources.extend(matched);
+        sources.extend(matched.into_iter().map(|source| (source, pivot.clone())));
     }
     let into_dir = action.dest.ends_with('/');
     if sources.len() > 1 && !into_dir {
@@ -220,14 +218,14 @@ pub fn copy_into(
         exclude,
         owner,
     };
-    for source in sources {
+    for (source, pivot) in sources {
         // The named source itself is followed when it is a symlink.
         let resolved = tree.resolve(&source)?;
         let stat = tree
             .stat(&resolved)?
             .ok_or_else(|| CopyError::SourceNotFound(source.display().to_string()))?;
         let target = if action.parents {
-            dest.join(source.strip_prefix("/").unwrap_or(&source))
+            dest.join(source.strip_prefix(&pivot).unwrap_or(&source))
         } else if stat.kind == SourceKind::Dir {
             dest.clone()
         } else if dest_is_dir {
@@ -245,6 +243,16 @@ pub fn copy_into(
         copier.copy_entry(&resolved, &stat, &target, "")?;
     }
     Ok(())
+}
+
+/// `--parents`: where a written source splits into the directory whose
+/// path is dropped (before `/./`; the root when there is none) and the
+/// pattern to match (the whole source, without the `/./` marker).
+fn split_pivot(written: &str, parents: bool) -> (PathBuf, String) {
+    match written.split_once("/./").filter(|_| parents) {
+        Some((pivot, below)) => (clean_absolute(pivot), format!("{pivot}/{below}")),
+        None => (PathBuf::from("/"), written.to_owned()),
+    }
 }
 
 fn dir_exists(active: &ActiveSnapshot, path: &Path) -> Result<bool, CopyError> {

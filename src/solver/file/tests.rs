@@ -344,7 +344,7 @@ fn add_copies_plain_files_and_refuses_archives_it_cannot_unpack_yet() {
 }
 
 #[test]
-fn parents_with_a_pivot_is_refused_not_misread() {
+fn parents_keeps_the_path_below_the_pivot() {
     let store = tempfile::tempdir().unwrap();
     let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
     let base = base(&snapshotter);
@@ -352,8 +352,18 @@ fn parents_with_a_pivot_is_refused_not_misread() {
     let tree = DirectoryTree::new(context.path());
     let mut parents = action(&["src/./sub/c.txt"], "/out/");
     parents.parents = true;
-    let error = copy(&snapshotter, &base, &tree, &parents).unwrap_err();
-    assert!(error.to_string().contains("not supported yet"), "{error}");
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &parents).unwrap(),
+    );
+    assert!(entries.contains_key("out/sub/c.txt"), "{entries:?}");
+    assert!(!entries.contains_key("out/src/sub/c.txt"), "{entries:?}");
+    parents.sources = vec!["./src/./s*/*.txt".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &parents).unwrap(),
+    );
+    assert!(entries.contains_key("out/sub/c.txt"), "{entries:?}");
     // Without a pivot, --parents keeps the whole source path.
     parents.sources = vec!["src/sub/c.txt".into()];
     let entries = layer_entries(
