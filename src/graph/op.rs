@@ -120,17 +120,95 @@ pub struct CopyAction {
     pub allow_empty_wildcard: bool,
 }
 
-/// A process to run over input 0 (executed by the sandbox, in a later release).
+/// A process to run over input 0 (its root filesystem; the result is input
+/// 0 plus what the process changed). Further inputs feed mounts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExecOp {
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     pub cwd: String,
+    /// `user[:group]` as written (names resolved in the root's own
+    /// `/etc/passwd` and `/etc/group`); `None` is root.
     pub user: Option<String>,
-    /// `none`, `host` or `default`.
-    pub network: String,
-    /// Heredoc scripts and other files the command reads on stdin or fds.
-    pub stdin: Option<Vec<u8>>,
+    pub network: Network,
+    pub mounts: Vec<ExecMount>,
+}
+
+/// `RUN --network`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// The build's network (the host's unless `xb build --network=none`).
+    Default,
+    None,
+    Host,
+}
+
+/// What a cache mount shares with concurrent users of the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheSharing {
+    Shared,
+    Private,
+    Locked,
+}
+
+/// Owner and mode of a mount's root or file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MountOwner {
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// One mount a RUN command sees; none of them lands in the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "type")]
+pub enum ExecMount {
+    /// Files of input `input` at `source`; `readonly: false` lets the
+    /// command write, and the writes are discarded.
+    Bind {
+        input: usize,
+        source: String,
+        target: String,
+        readonly: bool,
+    },
+    /// A directory kept in the store across builds, by `id`, seeded from
+    /// `source` of input `seed` when first made.
+    Cache {
+        id: String,
+        target: String,
+        sharing: CacheSharing,
+        readonly: bool,
+        seed: Option<(usize, String)>,
+        owner: MountOwner,
+    },
+    Tmpfs {
+        target: String,
+        size: Option<u64>,
+    },
+    /// A secret given to `xb build --secret id=…`, as a file at `target`
+    /// and/or the environment variable `env`. Never part of a cache key.
+    Secret {
+        id: String,
+        target: Option<String>,
+        env: Option<String>,
+        required: bool,
+        owner: MountOwner,
+    },
+    /// An SSH agent socket given to `xb build --ssh id=…`.
+    Ssh {
+        id: String,
+        target: String,
+        required: bool,
+        owner: MountOwner,
+    },
+    /// A file made by the frontend (a heredoc script), read-only.
+    File {
+        target: String,
+        data: Vec<u8>,
+        mode: u32,
+    },
 }
 
 /// Stacks its inputs' layers in order, without copying (`COPY --link`).

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{NamedContext, StageBuild, image_vertex, named_vertex, parse_owner, scratch};
-use crate::frontend::lower::{Chmod, CopyStep, FileSource};
+use super::{NamedContext, StageBuild, file_source_vertex, parse_owner, scratch};
+use crate::frontend::lower::{Chmod, CopyStep};
 use crate::graph::{
     CopyAction, FileAction, FileOp, Graph, MergeOp, Mode, Op, Origin, Platform, SourceOp, Vertex,
     VertexId,
@@ -48,30 +48,8 @@ pub(super) fn convert_copy(
     origin: Origin,
     named: &BTreeMap<String, NamedContext>,
 ) -> VertexId {
-    let source_vertex = |graph: &mut Graph| match &copy.from {
-        None => graph.add(Vertex {
-            op: Op::Source(SourceOp::Local {
-                name: "context".to_owned(),
-            }),
-            inputs: Vec::new(),
-            origin: Origin {
-                name: "[internal] load build context".to_owned(),
-                lines: None,
-            },
-        }),
-        Some(FileSource::Stage(index)) => {
-            stages[*index]
-                .as_ref()
-                .expect("a stage copied from is needed before its users")
-                .vertex
-        }
-        Some(FileSource::Image(reference)) => {
-            let names = [reference.written.as_str(), reference.normalized.as_str()];
-            named_vertex(graph, named, &names, platform)
-                .unwrap_or_else(|| image_vertex(graph, &reference.normalized, platform))
-        }
-        Some(FileSource::Scratch) => scratch(graph),
-    };
+    let source_vertex =
+        |graph: &mut Graph| file_source_vertex(graph, stages, copy.from.as_ref(), platform, named);
     let owner = copy.chown.as_deref().map(parse_owner);
     let mode = copy.chmod.as_ref().map(|chmod| match chmod {
         Chmod::Octal(bits) => Mode::Octal(*bits),

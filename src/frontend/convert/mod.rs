@@ -6,12 +6,13 @@
 //! and history is written from the plan's steps at export.
 
 mod copy;
+mod run;
 
 use std::collections::BTreeMap;
 
-use crate::frontend::lower::{Base, ImageConfig, Plan, Stage, StepKind};
+use crate::frontend::lower::{Base, FileSource, ImageConfig, Plan, Stage, StepKind};
 use crate::graph::{
-    ExecOp, FileAction, FileOp, Graph, Op, Origin, Owner, Platform, SourceOp, Vertex, VertexId,
+    FileAction, FileOp, Graph, Op, Origin, Owner, Platform, SourceOp, Vertex, VertexId,
 };
 
 /// What the solver builds and what the exporter needs beside it.
@@ -146,6 +147,41 @@ pub(crate) fn image_vertex(graph: &mut Graph, reference: &str, platform: &Platfo
     })
 }
 
+/// The vertex whose files a `--from` (COPY, or a RUN mount) reads: the
+/// build context when there is none.
+pub(super) fn file_source_vertex(
+    graph: &mut Graph,
+    stages: &[Option<StageBuild>],
+    from: Option<&FileSource>,
+    platform: &Platform,
+    named: &BTreeMap<String, NamedContext>,
+) -> VertexId {
+    match from {
+        None => graph.add(Vertex {
+            op: Op::Source(SourceOp::Local {
+                name: "context".to_owned(),
+            }),
+            inputs: Vec::new(),
+            origin: Origin {
+                name: "[internal] load build context".to_owned(),
+                lines: None,
+            },
+        }),
+        Some(FileSource::Stage(index)) => {
+            stages[*index]
+                .as_ref()
+                .expect("a stage read from is needed before its users")
+                .vertex
+        }
+        Some(FileSource::Image(reference)) => {
+            let names = [reference.written.as_str(), reference.normalized.as_str()];
+            named_vertex(graph, named, &names, platform)
+                .unwrap_or_else(|| image_vertex(graph, &reference.normalized, platform))
+        }
+        Some(FileSource::Scratch) => scratch(graph),
+    }
+}
+
 fn scratch(graph: &mut Graph) -> VertexId {
     graph.add(Vertex {
         op: Op::Source(SourceOp::Scratch),
@@ -216,33 +252,9 @@ fn convert_stage(
                 inputs: vec![current],
                 origin,
             })),
-            StepKind::Run(run) => {
-                let args = match &run.command {
-                    crate::frontend::instructions::CommandLine::Exec(args) => args.clone(),
-                    crate::frontend::instructions::CommandLine::Shell(text) => {
-                        let mut shell = run
-                            .shell
-                            .clone()
-                            .unwrap_or_else(|| vec!["/bin/sh".to_owned(), "-c".to_owned()]);
-                        shell.push(text.clone());
-                        shell
-                    }
-                };
-                let mut env = run.env.clone();
-                env.extend(plan.proxy_env());
-                Some(graph.add(Vertex {
-                    op: Op::Exec(ExecOp {
-                        args,
-                        env,
-                        cwd: run.workdir.clone(),
-                        user: run.user.clone(),
-                        network: format!("{:?}", run.network).to_lowercase(),
-                        stdin: None,
-                    }),
-                    inputs: vec![current],
-                    origin,
-                }))
-            }
+            StepKind::Run(run) => Some(run::convert_run(
+                graph, stages, current, plan, run, platform, origin, named,
+            )),
             _ => None,
         };
         if let Some(next) = next {
@@ -279,7 +291,8 @@ mod tests {
     use super::*;
     use crate::frontend::Source;
     use crate::frontend::lower::{LowerOptions, lower};
-    use crate::graph::Op;
+    use crate::graph::op::ExecMount;
+    use crate::graph::{ExecOp, Op};
 
     fn build(dockerfile: &str, target: Option<&str>) -> Build {
         let options = LowerOptions {
@@ -351,6 +364,57 @@ ENV X=1
         let last = build.graph.vertex(build.target_stage().vertex);
         assert!(matches!(last.op, Op::Merge(_)));
         assert_eq!(last.inputs.len(), 2);
+    }
+
+    fn last_exec(build: &Build) -> (&ExecOp, &[VertexId]) {
+        let last = build.graph.vertex(build.target_stage().vertex);
+        let Op::Exec(exec) = &last.op else {
+            panic!("not an exec op: {:?}", last.op)
+        };
+        (exec, &last.inputs)
+    }
+
+    #[test]
+    fn run_heredocs_follow_buildkit() {
+        let built = build("FROM scratch\nRUN <<EOF\necho hi\nEOF\n", None);
+        let (exec, _) = last_exec(&built);
+        assert_eq!(exec.args, ["/bin/sh", "-c", "echo hi\n"]);
+
+        let built = build(
+            "FROM scratch\nRUN <<EOF\n#!/bin/busybox ash\necho hi\nEOF\n",
+            None,
+        );
+        let (exec, _) = last_exec(&built);
+        assert_eq!(exec.args, ["/bin/sh", "-c", "/dev/pipes/EOF"]);
+        assert!(
+            matches!(&exec.mounts[..], [ExecMount::File { target, mode: 0o755, .. }]
+            if target == "/dev/pipes/EOF")
+        );
+
+        let built = build("FROM scratch\nRUN cat <<A >/a\nx\nA\n", None);
+        let (exec, _) = last_exec(&built);
+        assert_eq!(exec.args, ["/bin/sh", "-c", "cat <<A >/a\nx\nA"]);
+    }
+
+    #[test]
+    fn run_mounts_read_the_context_through_a_copy() {
+        let built = build(
+            "FROM scratch\nWORKDIR /w\nRUN --mount=target=src --mount=type=cache,target=/c --mount=type=secret,id=tok true\n",
+            None,
+        );
+        let (exec, inputs) = last_exec(&built);
+        assert_eq!(inputs.len(), 2, "the root and the bind's source");
+        assert!(
+            matches!(&exec.mounts[0], ExecMount::Bind { input: 1, target, readonly: true, .. }
+            if target == "/w/src")
+        );
+        assert!(matches!(&exec.mounts[1], ExecMount::Cache { id, seed: None, .. } if id == "/c"));
+        assert!(
+            matches!(&exec.mounts[2], ExecMount::Secret { target: Some(target), .. }
+            if target == "/run/secrets/tok")
+        );
+        let bound = built.graph.vertex(inputs[1]);
+        assert!(matches!(bound.op, Op::File(_)), "{:?}", bound.op);
     }
 
     #[test]
