@@ -5,6 +5,7 @@
 //! [`Executor`] given by the caller.
 
 pub mod event;
+pub mod exec;
 pub mod executor;
 pub mod file;
 pub mod scheduler;
