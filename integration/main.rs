@@ -6,6 +6,7 @@ mod common;
 
 mod build_copy;
 mod build_image;
+mod build_run;
 mod call;
 mod cli;
 mod errors;

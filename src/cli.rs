@@ -8,8 +8,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::graph::{Platform, Reference};
 use crate::settings::{
-    BuildArg, BuildContextSpec, CacheSpec, CallSpec, Label, Network, OutputSpec, Progress,
-    SecretSpec, SshSpec,
+    BuildArg, BuildContextSpec, CacheSpec, CallSpec, Isolation, Label, Network, OutputSpec,
+    Progress, SecretSpec, SnapshotterChoice, SshSpec,
 };
 
 /// A daemonless, rootless container image builder.
@@ -35,6 +35,13 @@ pub enum Command {
     Du(DuArgs),
     /// Remove build cache from the store.
     Prune(PruneArgs),
+    /// Run a command inside the user namespace builds use (as `podman
+    /// unshare`): to inspect or remove store files owned by subordinate ids.
+    Unshare {
+        /// The command and its arguments (default: `$SHELL`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<std::ffi::OsString>,
+    },
 }
 
 /// Where the store lives; shared by the commands that manage it.
@@ -154,6 +161,14 @@ pub struct BuildArgs {
     /// The network RUN steps get.
     #[arg(long, value_enum, default_value_t = Network::Default)]
     pub network: Network,
+
+    /// How RUN steps are isolated.
+    #[arg(long, value_enum, default_value_t = Isolation::Auto)]
+    pub isolation: Isolation,
+
+    /// How RUN steps get their root filesystem.
+    #[arg(long, value_enum, default_value_t = SnapshotterChoice::Auto)]
+    pub snapshotter: SnapshotterChoice,
 
     /// Set metadata for the image (`KEY=VALUE`).
     #[arg(long = "label", value_name = "KEY=VALUE")]

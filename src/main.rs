@@ -15,6 +15,9 @@ use xb::frontend::ParseError;
 use xb::hint::{Hint, Hinted};
 
 fn main() -> ExitCode {
+    // A re-run of xb as the runtime's helper (the sandbox of one RUN, or the
+    // build's user namespace) starts here, before any thread exists.
+    xb_runtime::on_start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {

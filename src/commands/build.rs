@@ -23,8 +23,9 @@ use crate::image::options::ImageOutputOptions;
 use crate::registry::{RegistryClient, RegistryOptions};
 use crate::settings::{
     BuildContextSource, CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress,
+    SnapshotterChoice,
 };
-use crate::solver::executor::{BuildExecutor, LocalContext};
+use crate::solver::executor::{BuildExecutor, LocalContext, RunSettings, SecretSource};
 use crate::solver::solve;
 use crate::source::context::{Context, read_build_input};
 use crate::store::Store;
@@ -92,9 +93,6 @@ fn build_only_flags(args: &BuildArgs) -> Vec<&'static str> {
         (args.no_cache, "--no-cache"),
         (!args.no_cache_filter.is_empty(), "--no-cache-filter"),
         (args.pull, "--pull"),
-        (!args.secrets.is_empty(), "--secret"),
-        (!args.ssh.is_empty(), "--ssh"),
-        (args.network != Network::Default, "--network"),
         (!args.labels.is_empty(), "--label"),
         (!args.build_contexts.is_empty(), "--build-context"),
         (args.iidfile.is_some(), "--iidfile"),
@@ -123,15 +121,38 @@ fn warn_unused_flags(args: &BuildArgs, kind: CallKind) {
     }
 }
 
+/// What every RUN of the build shares, from the flags.
+fn run_settings(args: &BuildArgs) -> RunSettings {
+    RunSettings {
+        force_native: args.snapshotter == SnapshotterChoice::Native,
+        force_overlay: args.snapshotter == SnapshotterChoice::Overlay,
+        network_none: args.network == Network::None,
+        secrets: args
+            .secrets
+            .iter()
+            .map(|secret| {
+                let source = match &secret.source {
+                    crate::settings::SecretSource::File(path) => SecretSource::File(path.clone()),
+                    crate::settings::SecretSource::Env(name) => SecretSource::Env(name.clone()),
+                };
+                (secret.id.clone(), source)
+            })
+            .collect(),
+        ssh: args
+            .ssh
+            .iter()
+            .map(|ssh| (ssh.id.clone(), ssh.paths.clone()))
+            .collect(),
+        ..RunSettings::default()
+    }
+}
+
 /// Flags that are accepted but whose machinery has not landed.
 fn refuse_unsupported(args: &BuildArgs) -> anyhow::Result<()> {
     let unsupported = [
         (args.load, "--load"),
         (!args.cache_from.is_empty(), "--cache-from"),
         (!args.cache_to.is_empty(), "--cache-to"),
-        (!args.secrets.is_empty(), "--secret"),
-        (!args.ssh.is_empty(), "--ssh"),
-        (args.network != Network::Default, "--network"),
     ];
     let named: Vec<&str> = unsupported
         .into_iter()
@@ -249,6 +270,7 @@ fn run_build(
     let target = build.target_stage();
     let mut targets = vec![target.vertex];
     targets.extend(target.base_image_vertex);
+    let run_settings = run_settings(args);
     let solved = {
         let executor = BuildExecutor {
             graph,
@@ -266,6 +288,7 @@ fn run_build(
                     })
             }),
             pull: args.pull,
+            run: &run_settings,
             event_offset: 1 << 32,
         };
         solve(graph, &targets, &executor)
@@ -508,6 +531,7 @@ fn base_image_configs(
         reporter,
         no_cache: Box::new(|_| false),
         pull,
+        run: &RunSettings::default(),
         event_offset: 0,
     };
     let targets: Vec<_> = wanted.iter().map(|(vertex, _, _)| *vertex).collect();

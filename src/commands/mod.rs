@@ -7,6 +7,7 @@ mod call;
 mod completion;
 mod du;
 mod export;
+mod namespace;
 mod prune;
 mod table;
 mod version;
@@ -24,6 +25,8 @@ pub enum ExitStatus {
     Failure,
     /// 2: the command line was wrong.
     Usage,
+    /// What `xb`, re-run inside the build's user namespace, exited with.
+    Code(u8),
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -32,6 +35,7 @@ impl From<ExitStatus> for ExitCode {
             ExitStatus::Success => ExitCode::SUCCESS,
             ExitStatus::Failure => ExitCode::from(1),
             ExitStatus::Usage => ExitCode::from(2),
+            ExitStatus::Code(code) => ExitCode::from(code),
         }
     }
 }
@@ -53,11 +57,20 @@ pub fn init_logging() {
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    if matches!(
+        cli.command,
+        Command::Build(_) | Command::Du(_) | Command::Prune(_) | Command::Unshare { .. }
+    ) {
+        if let namespace::Entered::Done(status) = namespace::enter()? {
+            return Ok(status);
+        }
+    }
     match cli.command {
         Command::Build(args) => build::build(&args),
         Command::Version => version::version(),
         Command::Completion { shell } => completion::completion(shell),
         Command::Du(args) => du::du(&args),
         Command::Prune(args) => prune::prune(&args),
+        Command::Unshare { command } => namespace::unshare(&command),
     }
 }

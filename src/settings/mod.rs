@@ -19,5 +19,5 @@ pub use call::{CallFormat, CallKind, CallSpec};
 pub use context::{BuildContextSource, BuildContextSpec};
 pub use output::{OutputKind, OutputSpec};
 pub use secret::{SecretSource, SecretSpec};
-pub use simple::{BuildArg, Label, Network, Progress};
+pub use simple::{BuildArg, Isolation, Label, Network, Progress, SnapshotterChoice};
 pub use ssh::SshSpec;

@@ -62,6 +62,31 @@ pub enum Network {
     Host,
 }
 
+/// `--isolation`: how RUN steps are kept apart from the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Isolation {
+    /// Namespaces where the host allows them, else chroot (said once).
+    #[default]
+    Auto,
+    /// Fresh user, mount, pid, ipc and uts namespaces for every RUN.
+    #[value(alias = "oci", alias = "rootless")]
+    Sandbox,
+    /// No new namespaces: a chroot into the step's root, as the caller.
+    Chroot,
+}
+
+/// `--snapshotter`: how a RUN step's root filesystem is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SnapshotterChoice {
+    /// overlayfs where the kernel allows it, else copies (said once).
+    #[default]
+    Auto,
+    /// overlayfs over the layer directories.
+    Overlay,
+    /// A copy of the layers; slower, works everywhere.
+    Native,
+}
+
 /// `--progress`: how the build is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Progress {

@@ -29,7 +29,9 @@ root=$work/rootfs
 mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
 cp "$busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
-for applet in sh ash cat echo env false id ls mkdir rm sleep touch true uname; do
+for applet in sh ash cat chmod chown cp cut dd echo env false grep head hostname id \
+    ln ls mkdir mknod mount mv ps readlink rm rmdir sed sleep sort stat tail test \
+    touch tr true umount uname wc; do
     ln -s busybox "$root/bin/$applet"
 done
 printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"

@@ -8,6 +8,9 @@ mod context;
 mod file;
 mod image;
 mod layout;
+mod mounts;
+mod run;
+mod run_settings;
 mod sweep;
 
 use std::collections::BTreeMap;
@@ -26,6 +29,8 @@ use super::event::{self, Reporter, VertexInfo, VertexOutcome};
 use super::scheduler::Executor;
 
 pub use context::LocalContext;
+pub use run::SANDBOX_HOSTNAME;
+pub use run_settings::{RunSettings, SecretSource};
 pub use sweep::{SWEEP_GRACE, SweepReport, sweep_snapshots};
 
 /// A committed layer of a result's filesystem.
@@ -119,10 +124,43 @@ pub enum ExecuteError {
     },
     #[error(transparent)]
     Layout(#[from] layout::LayoutError),
+    #[error(transparent)]
+    Identity(#[from] crate::solver::exec::identity::IdentityError),
+    #[error("failed to run the command in its sandbox")]
+    Sandbox(#[source] xb_runtime::Error),
+    #[error("process {command} did not complete successfully: {status}{}", tail_suffix(tail))]
+    CommandFailed {
+        command: String,
+        status: String,
+        /// The command's last output lines.
+        tail: String,
+    },
+    #[error("mount at {target}: {message}")]
+    Mount { target: String, message: String },
+    #[error("secret {id}: not provided (pass --secret id={id},src=FILE or id={id},env=VAR)")]
+    MissingSecret { id: String },
+    #[error("failed to read secret {id}")]
+    ReadSecret {
+        id: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("ssh {id}: no agent socket given (pass --ssh {id}=$SSH_AUTH_SOCK)")]
+    MissingSsh { id: String },
+    #[error("ssh {id}: only an agent socket can be forwarded (key files are not supported yet)")]
+    SshNotSocket { id: String },
     #[error("no build context named {0:?}")]
     UnknownContext(String),
     #[error("{0} is not supported yet")]
     Unsupported(&'static str),
+}
+
+fn tail_suffix(tail: &str) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("\n{tail}")
+    }
 }
 
 /// What a build needs to run vertices.
@@ -137,6 +175,8 @@ pub struct BuildExecutor<'a> {
     pub no_cache: Box<dyn Fn(VertexId) -> bool + Sync + 'a>,
     /// `--pull`: re-resolve image tags.
     pub pull: bool,
+    /// What every RUN of the build shares.
+    pub run: &'a RunSettings,
     /// Added to vertex ids in progress events, so several graphs solved
     /// for one build report distinct vertices.
     pub event_offset: u64,
@@ -231,9 +271,7 @@ impl BuildExecutor<'_> {
                 platform,
             }) => self.load_layout(id, path, tag.as_deref(), digest.as_ref(), platform),
             Op::Source(SourceOp::Http { .. }) => Err(ExecuteError::Unsupported("ADD from a URL")),
-            Op::Exec(_) => Err(ExecuteError::Unsupported(
-                "RUN (the sandbox lands in the next release)",
-            )),
+            Op::Exec(exec) => self.run_exec(id, exec, inputs),
             Op::File(file) => self.run_file(id, file, inputs),
             Op::Merge(_) => self.run_merge(id, inputs),
         }

@@ -1,0 +1,97 @@
+//! What `xb build` tells every RUN of a build: the snapshotter backend (and
+//! the switch to copies once overlayfs is refused, said once), the build's
+//! network, and where secret values and SSH agent sockets come from.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use xb_snapshotter::Backend;
+
+use super::ExecuteError;
+
+/// Where a `--secret`'s value is read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    Env(String),
+}
+
+/// The build-wide settings of RUN steps.
+#[derive(Debug, Default)]
+pub struct RunSettings {
+    /// `--snapshotter=native`.
+    pub force_native: bool,
+    /// `--snapshotter=overlay`: never fall back to copies.
+    pub force_overlay: bool,
+    /// `xb build --network=none`: no RUN gets a network.
+    pub network_none: bool,
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// `--ssh id=paths`; empty paths mean `$SSH_AUTH_SOCK`.
+    pub ssh: BTreeMap<String, Vec<PathBuf>>,
+    overlay_refused: AtomicBool,
+}
+
+impl RunSettings {
+    /// The backend for the next RUN.
+    pub fn backend(&self) -> Backend {
+        if self.force_native || self.overlay_refused.load(Ordering::Relaxed) {
+            Backend::Native
+        } else {
+            Backend::Overlay
+        }
+    }
+
+    /// Overlayfs was refused: use copies from now on (said once). Returns
+    /// false when `--snapshotter=overlay` forbids the fallback.
+    pub fn overlay_refused(&self) -> bool {
+        if self.force_overlay {
+            return false;
+        }
+        if !self.overlay_refused.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "overlayfs is refused here; RUN steps use copies of their root (slower; --snapshotter=native says so up front)"
+            );
+        }
+        true
+    }
+
+    /// The value of secret `id`, if the build was given it.
+    pub fn secret(&self, id: &str) -> Result<Option<Vec<u8>>, ExecuteError> {
+        match self.secrets.get(id) {
+            None => Ok(None),
+            Some(SecretSource::File(path)) => {
+                fs_err::read(path)
+                    .map(Some)
+                    .map_err(|source| ExecuteError::ReadSecret {
+                        id: id.to_owned(),
+                        source,
+                    })
+            }
+            Some(SecretSource::Env(name)) => Ok(std::env::var_os(name)
+                .map(|value| std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec())),
+        }
+    }
+
+    /// The agent socket for SSH id `id`, if the build was given one.
+    pub fn ssh_socket(&self, id: &str) -> Result<Option<PathBuf>, ExecuteError> {
+        let Some(paths) = self.ssh.get(id) else {
+            return Ok(None);
+        };
+        let socket = match paths.as_slice() {
+            [] => std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
+            [one] => Some(one.clone()),
+            _ => None,
+        };
+        let Some(socket) = socket else {
+            return Err(ExecuteError::SshNotSocket { id: id.to_owned() });
+        };
+        let is_socket = fs_err::metadata(&socket)
+            .map(|metadata| std::os::unix::fs::FileTypeExt::is_socket(&metadata.file_type()))
+            .unwrap_or(false);
+        if !is_socket {
+            return Err(ExecuteError::SshNotSocket { id: id.to_owned() });
+        }
+        Ok(Some(socket))
+    }
+}
