@@ -40,6 +40,7 @@
 mod active;
 mod apply;
 mod attrs;
+mod copy;
 mod diff;
 mod digest;
 mod entries;
@@ -47,10 +48,15 @@ mod error;
 mod extract;
 mod id;
 mod idmap;
+mod lower;
+mod native;
 mod path;
+mod run;
 mod stat;
 mod store;
+mod upper;
 mod view;
+mod xattrs;
 
 #[cfg(test)]
 mod testutil;
@@ -64,7 +70,9 @@ pub use active::ActiveSnapshot;
 pub use diff::{DiffOptions, DiffStats};
 pub use error::{Error, Result};
 pub use id::SnapshotId;
-pub use idmap::{IdMap, IdRange, OVERFLOW_ID};
+pub use idmap::{DiskOwnership, IdMap, IdRange, OVERFLOW_ID};
+pub use lower::{FLATTEN_STEP, MAX_LOWER_DIRS, MAX_LOWERDIR_BYTES};
+pub use run::{RunRoot, RunSnapshot};
 pub use stat::{Device, EntryKind, EntryStat};
 pub use view::View;
 
@@ -111,13 +119,21 @@ pub struct SnapshotInfo {
 
 impl Snapshotter {
     /// Opens (creating if needed) the store under `root`, reading and writing
-    /// owners with [`IdMap::current`].
+    /// owners as [`DiskOwnership::detect`] decides from this process's id
+    /// maps (real root: identity; root in a user namespace with subordinate
+    /// ranges: those ranges; otherwise the caller alone, with overrides).
+    /// Where `/proc` cannot be read, [`IdMap::current`] and the effective
+    /// uid decide.
     pub fn open(root: PathBuf) -> Result<Self> {
+        let ownership = DiskOwnership::detect().unwrap_or_else(|_| DiskOwnership {
+            id_map: IdMap::current(),
+            privileged: nix::unistd::geteuid().is_root(),
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Store::open(root)?,
-                id_map: IdMap::current(),
-                privileged: nix::unistd::geteuid().is_root(),
+                id_map: ownership.id_map,
+                privileged: ownership.privileged,
             }),
         })
     }
@@ -163,6 +179,16 @@ impl Snapshotter {
     /// A writable snapshot on top of `parent`.
     pub fn prepare(&self, parent: Option<&SnapshotId>) -> Result<ActiveSnapshot> {
         ActiveSnapshot::new(self, parent)
+    }
+
+    /// A writable root filesystem for one RUN on top of `parent`: overlay
+    /// directories to mount, or a copied directory (see [`RunSnapshot`]).
+    pub fn prepare_run(
+        &self,
+        parent: Option<&SnapshotId>,
+        backend: Backend,
+    ) -> Result<RunSnapshot> {
+        RunSnapshot::new(self, parent, backend)
     }
 
     /// The merged read-only view of `id` and its ancestors.
