@@ -51,6 +51,7 @@ mod idmap;
 mod lower;
 mod native;
 mod path;
+mod record;
 mod run;
 mod stat;
 mod store;

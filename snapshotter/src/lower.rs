@@ -277,3 +277,198 @@ fn flatten(snapshotter: &Snapshotter, view: &View, index: usize) -> Result<PathB
     }
     Ok(flat)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{
+        Attrs, LayerTar, ROOT_DIR, ROOT_FILE, disk_listing, is_root, mount_run, store, view_listing,
+    };
+    use crate::{Backend, RunRoot, SnapshotId};
+
+    /// Applies `layers` as a chain; returns the top.
+    fn chain(snapshotter: &Snapshotter, layers: &[Vec<u8>]) -> SnapshotId {
+        let mut parent: Option<SnapshotId> = None;
+        for tar in layers {
+            parent = Some(snapshotter.apply(&tar[..], parent.as_ref()).unwrap().id);
+        }
+        parent.unwrap()
+    }
+
+    /// Mounts a RUN on `top` and checks the mount shows what the view shows;
+    /// returns the listing and the lower directories.
+    fn mount_matches_view(
+        snapshotter: &Snapshotter,
+        top: &SnapshotId,
+        dir: &Path,
+    ) -> (Vec<String>, Vec<PathBuf>) {
+        let run = snapshotter
+            .prepare_run(Some(top), Backend::Overlay)
+            .unwrap();
+        let root = run.root();
+        let RunRoot::Overlay { lower, .. } = &root else {
+            panic!("overlay backend gives overlay directories");
+        };
+        let lower = lower.clone();
+        let mounted = mount_run(&root, &dir.join("mnt"));
+        let listing = disk_listing(mounted.path());
+        drop(mounted);
+        assert_eq!(listing, view_listing(&snapshotter.view(top).unwrap()));
+        (listing, lower)
+    }
+
+    fn require_root() -> bool {
+        if !is_root() {
+            eprintln!("skipping: mounting overlay in a test needs root");
+        }
+        is_root()
+    }
+
+    #[test]
+    fn mask_whiteouts_hide_lower_paths_while_upper_layers_recreate_them() {
+        if !require_root() {
+            return;
+        }
+        let (dir, snapshotter) = store();
+        let base = LayerTar::new()
+            .dir("a", ROOT_DIR)
+            .file("a/f", b"old f", ROOT_FILE)
+            .file("a/g", b"g", ROOT_FILE)
+            .dir("d", ROOT_DIR)
+            .file("d/x", b"x", ROOT_FILE)
+            .dir("e", ROOT_DIR)
+            .file("e/x", b"x", ROOT_FILE)
+            .finish();
+        let deletes = LayerTar::new()
+            .dir("a", ROOT_DIR)
+            .marker("a/.wh.f")
+            .marker(".wh.d")
+            // Whited out and re-created in the same layer: only its own content.
+            .marker(".wh.e")
+            .dir("e", ROOT_DIR)
+            .file("e/own", b"own", ROOT_FILE)
+            .finish();
+        let recreates = LayerTar::new()
+            .dir("a", ROOT_DIR)
+            .file("a/f", b"new f", ROOT_FILE)
+            .dir("d", ROOT_DIR)
+            .file("d/y", b"y", ROOT_FILE)
+            .finish();
+        let top = chain(&snapshotter, &[base, deletes, recreates]);
+        let (listing, lower) = mount_matches_view(&snapshotter, &top, dir.path());
+        assert_eq!(lower.len(), 4, "{lower:?}");
+        let names: Vec<&str> = listing
+            .iter()
+            .map(|line| line.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(names, ["a", "a/f", "a/g", "d", "d/y", "e", "e/own"]);
+        assert!(listing[1].ends_with("\"new f\""), "{listing:?}");
+    }
+
+    #[test]
+    fn mask_opaque_dirs_hide_lower_content_but_keep_their_own() {
+        if !require_root() {
+            return;
+        }
+        let (dir, snapshotter) = store();
+        let base = LayerTar::new()
+            .dir("o", ROOT_DIR)
+            .file("o/a", b"a", ROOT_FILE)
+            .dir("o/sub", ROOT_DIR)
+            .file("o/sub/deep", b"deep", ROOT_FILE)
+            .finish();
+        let opaque = LayerTar::new()
+            .dir(
+                "o",
+                Attrs {
+                    mode: 0o700,
+                    ..ROOT_DIR
+                },
+            )
+            .marker("o/.wh..wh..opq")
+            .file("o/c", b"c", ROOT_FILE)
+            .finish();
+        let above = LayerTar::new()
+            .dir(
+                "o",
+                Attrs {
+                    mode: 0o700,
+                    ..ROOT_DIR
+                },
+            )
+            .file("o/d", b"d", ROOT_FILE)
+            .finish();
+        let top = chain(&snapshotter, &[base, opaque, above]);
+        let (listing, _) = mount_matches_view(&snapshotter, &top, dir.path());
+        let names: Vec<&str> = listing
+            .iter()
+            .map(|line| line.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(names, ["o", "o/c", "o/d"]);
+        assert!(listing[0].starts_with("o 0:0 700 "), "{listing:?}");
+    }
+
+    #[test]
+    fn mask_parents_and_implicit_dirs_keep_the_lower_attributes() {
+        if !require_root() {
+            return;
+        }
+        let (dir, snapshotter) = store();
+        let etc = Attrs {
+            mode: 0o750,
+            gid: 4,
+            mtime: 1_234,
+            ..ROOT_DIR
+        };
+        let base = LayerTar::new()
+            .dir("etc", etc)
+            .dir("etc/deep", etc)
+            .file("etc/deep/motd", b"hi", ROOT_FILE)
+            .file("etc/deep/keep", b"keep", ROOT_FILE)
+            .finish();
+        // No directory entries: etc and etc/deep are parent-only here.
+        let deletes = LayerTar::new()
+            .marker("etc/deep/.wh.motd")
+            .file("etc/deep/new", b"new", ROOT_FILE)
+            .finish();
+        let top = chain(&snapshotter, &[base, deletes]);
+        let (listing, _) = mount_matches_view(&snapshotter, &top, dir.path());
+        assert_eq!(listing[0], "etc 0:4 750 1234 dir");
+        assert_eq!(listing[1], "etc/deep 0:4 750 1234 dir");
+        // Ready once: a second RUN reuses the mask.
+        mount_matches_view(&snapshotter, &top, dir.path());
+    }
+
+    #[test]
+    fn deep_chains_are_flattened_below_the_lower_dir_limit() {
+        if !require_root() {
+            return;
+        }
+        let (dir, snapshotter) = store();
+        let mut parent: Option<SnapshotId> = None;
+        for index in 0..130 {
+            let mut active = snapshotter.prepare(parent.as_ref()).unwrap();
+            active.create_dir_all(Path::new("/d")).unwrap();
+            fs_err::write(active.upper_dir().join(format!("d/f{index}")), "x").unwrap();
+            active
+                .set_mtime(Path::new(&format!("/d/f{index}")), 7)
+                .unwrap();
+            if index % 2 == 1 {
+                active
+                    .whiteout(Path::new(&format!("/d/f{}", index - 1)))
+                    .unwrap();
+            }
+            parent = Some(active.commit().unwrap());
+        }
+        let top = parent.unwrap();
+        let (listing, lower) = mount_matches_view(&snapshotter, &top, dir.path());
+        assert!(lower.len() <= 2 * FLATTEN_STEP, "{}", lower.len());
+        assert_eq!(lower.last().unwrap().file_name().unwrap(), "flat");
+        assert_eq!(listing.len(), 1 + 65, "{listing:?}");
+        // One more layer reuses the same flattened directory.
+        let active = snapshotter.prepare(Some(&top)).unwrap();
+        let next = active.commit().unwrap();
+        let (_, next_lower) = mount_matches_view(&snapshotter, &next, dir.path());
+        assert_eq!(next_lower.last(), lower.last());
+    }
+}

@@ -10,7 +10,7 @@
 //!   replaced a directory (deleted and re-created) is marked **opaque**, so
 //!   nothing of the lower one shows through;
 //! - same inode, `lstat` changed: modified, kept (owner and mode the RUN left
-//!   as copied keep the image's value, see `run::record_of`);
+//!   as copied keep the image's value, see `record`);
 //! - same inode, unchanged: removed from the directory, except a directory
 //!   that still holds kept entries or whiteouts, which stays as a parent-only
 //!   (`implicit`) directory;
@@ -32,7 +32,7 @@ use crate::entries::LayerEntries;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
 use crate::path::LayerPath;
-use crate::run::{Before, record_of};
+use crate::record::{Before, record_of};
 use crate::xattrs;
 
 /// Prunes `root` (the RUN directory copied as `manifest`) down to what the

@@ -13,19 +13,13 @@
 //! the overlay must be mounted with `userxattr` (also as real root), and
 //! unmounted before [`RunSnapshot::commit`].
 
-use std::collections::BTreeMap;
-use std::fs::Metadata;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::attrs::{self, Probe, disk_path, probe};
 use crate::copy::{Manifest, copy_view};
-use crate::entries::{Record, Special};
 use crate::error::{Error, Result};
-use crate::idmap::IdMap;
 use crate::path::LayerPath;
-use crate::stat::{EntryKind, EntryStat};
 use crate::store::Staging;
 use crate::view::View;
 use crate::{Backend, SnapshotId, Snapshotter};
@@ -224,85 +218,330 @@ fn remove_stubs_in(
     Ok(())
 }
 
-/// What the layers below said about an entry before a RUN touched it: its
-/// attributes on disk then and in the image.
-pub(crate) struct Before<'a> {
-    pub(crate) uid: u32,
-    pub(crate) gid: u32,
-    pub(crate) mode: u32,
-    pub(crate) image: &'a EntryStat,
-    /// The device an empty placeholder file stood for.
-    pub(crate) special: Option<Special>,
-    /// Image xattrs that were not on disk.
-    pub(crate) hidden_xattrs: &'a BTreeMap<String, Vec<u8>>,
-}
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
 
-/// The record of an entry a RUN left at `disk` (its `lstat` is `metadata`,
-/// its xattrs on disk `xattrs`): owners and modes come from the disk
-/// through `id_map`, except that an owner or mode the RUN left as it was
-/// (`before`, for an entry the RUN modified rather than created) keeps the
-/// image's value, so overrides the disk could not hold survive.
-pub(crate) fn record_of(
-    metadata: &Metadata,
-    xattrs: BTreeMap<String, Vec<u8>>,
-    before: Option<&Before<'_>>,
-    id_map: &IdMap,
-) -> Record {
-    let mut record = Record::default();
-    let disk_uid = id_map.container_uid(metadata.uid());
-    let disk_gid = id_map.container_gid(metadata.gid());
-    let disk_mode = attrs::permission_bits(metadata);
-    if let Some(before) = before {
-        if metadata.uid() == before.uid && before.image.uid != disk_uid {
-            record.uid = Some(before.image.uid);
-        }
-        if metadata.gid() == before.gid && before.image.gid != disk_gid {
-            record.gid = Some(before.image.gid);
-        }
-        if !metadata.is_symlink() && disk_mode == before.mode && before.image.mode != disk_mode {
-            record.mode = Some(before.image.mode);
-        }
-        if metadata.is_file() && metadata.len() == 0 {
-            record.special = before.special;
-        }
-        record.xattrs.clone_from(before.hidden_xattrs);
+    use super::*;
+    use crate::DiffOptions;
+    use crate::testutil::{
+        Attrs, LayerTar, ROOT_DIR, ROOT_FILE, is_root, mount_run, store, view_listing,
+    };
+
+    const USER: Attrs = Attrs {
+        uid: 1000,
+        gid: 1000,
+        mode: 0o644,
+        mtime: 1_000,
+    };
+
+    fn base(snapshotter: &Snapshotter) -> SnapshotId {
+        let tar = LayerTar::new()
+            .dir("etc", ROOT_DIR)
+            .file("etc/motd", b"hi", ROOT_FILE)
+            .file("etc/passwd", b"root\n", ROOT_FILE)
+            .dir("home", ROOT_DIR)
+            .dir(
+                "home/user",
+                Attrs {
+                    mode: 0o700,
+                    ..USER
+                },
+            )
+            .file("home/user/.profile", b"p\n", USER)
+            .dir("opt", ROOT_DIR)
+            .dir("opt/dir", ROOT_DIR)
+            .file("opt/dir/x", b"x", ROOT_FILE)
+            .file("srv", b"file", ROOT_FILE)
+            .dir("usr", ROOT_DIR)
+            .dir("usr/bin", ROOT_DIR)
+            .file_with_xattrs(
+                "usr/bin/ping",
+                b"ping",
+                Attrs {
+                    mode: 0o755,
+                    ..ROOT_FILE
+                },
+                &[("security.capability", b"\x01\x00\x00\x02")],
+            )
+            .dir("var", ROOT_DIR)
+            .dir("var/cache", ROOT_DIR)
+            .file("var/cache/a", b"a", ROOT_FILE)
+            .file("var/cache/b", b"b", ROOT_FILE)
+            .finish();
+        let base = snapshotter.apply(&tar[..], None).unwrap().id;
+        // A second layer, so the RUN sits on a chain with a mask.
+        let tar = LayerTar::new()
+            .dir("etc", ROOT_DIR)
+            .file("etc/group", b"root:x:0:\n", ROOT_FILE)
+            .marker("opt/.wh.gone")
+            .finish();
+        snapshotter.apply(&tar[..], Some(&base)).unwrap().id
     }
-    record.xattrs.extend(xattrs);
-    record
-}
 
-/// Whether `metadata` has the type of the image entry `image`; a device the
-/// disk holds as an empty `placeholder` file counts as that file.
-pub(crate) fn same_kind(metadata: &Metadata, image: &EntryStat, placeholder: bool) -> bool {
-    use std::os::unix::fs::FileTypeExt as _;
-    let file_type = metadata.file_type();
-    match image.kind {
-        EntryKind::Dir => file_type.is_dir(),
-        EntryKind::Symlink => file_type.is_symlink(),
-        EntryKind::File => file_type.is_file(),
-        EntryKind::Socket => file_type.is_socket(),
-        _ if placeholder => file_type.is_file(),
-        EntryKind::Char => file_type.is_char_device(),
-        EntryKind::Block => file_type.is_block_device(),
-        EntryKind::Fifo => file_type.is_fifo(),
+    /// What a RUN does, with ordinary file operations under `root`.
+    fn run_step(root: &Path) {
+        use std::io::Write as _;
+        let append = |path: &str, text: &str| {
+            fs_err::OpenOptions::new()
+                .append(true)
+                .open(root.join(path))
+                .unwrap()
+                .write_all(text.as_bytes())
+                .unwrap();
+        };
+        append("etc/passwd", "user\n");
+        fs_err::remove_file(root.join("etc/motd")).unwrap();
+        append("home/user/.profile", "more\n");
+        fs_err::remove_dir_all(root.join("var/cache")).unwrap();
+        fs_err::create_dir(root.join("var/cache")).unwrap();
+        fs_err::write(root.join("var/cache/c"), "c").unwrap();
+        fs_err::remove_dir_all(root.join("opt/dir")).unwrap();
+        fs_err::write(root.join("opt/dir"), "now a file").unwrap();
+        fs_err::remove_file(root.join("srv")).unwrap();
+        fs_err::create_dir(root.join("srv")).unwrap();
+        fs_err::write(root.join("srv/f"), "f").unwrap();
+        fs_err::create_dir(root.join("app")).unwrap();
+        fs_err::write(root.join("app/new"), "new").unwrap();
+        std::os::unix::fs::chown(root.join("app/new"), Some(1000), Some(1000)).unwrap();
+        fs_err::set_permissions(root.join("app/new"), std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+        fs_err::set_permissions(
+            root.join("usr/bin/ping"),
+            std::fs::Permissions::from_mode(0o4755),
+        )
+        .unwrap();
+        // Mount points the sandbox made.
+        fs_err::write(root.join("etc/hosts"), "").unwrap();
+        fs_err::create_dir(root.join("proc")).unwrap();
+        fs_err::create_dir_all(root.join("run/secrets")).unwrap();
+        fs_err::write(root.join("run/secrets/token"), "").unwrap();
+        fs_err::create_dir_all(root.join("mnt/data")).unwrap();
+        fs_err::write(root.join("mnt/data/kept"), "written by the RUN").unwrap();
     }
-}
 
-/// The device an image entry is, as a placeholder record says it.
-pub(crate) fn special_of(image: &EntryStat) -> Option<Special> {
-    let device = image
-        .device
-        .map_or((0, 0), |device| (device.major, device.minor));
-    match image.kind {
-        EntryKind::Char => Some(Special::Char {
-            major: device.0,
-            minor: device.1,
-        }),
-        EntryKind::Block => Some(Special::Block {
-            major: device.0,
-            minor: device.1,
-        }),
-        EntryKind::Fifo => Some(Special::Fifo),
-        _ => None,
+    const STUBS: [&str; 7] = [
+        "/etc/hosts",
+        "/etc/passwd",
+        "/proc",
+        "/run",
+        "/run/secrets",
+        "/run/secrets/token",
+        "/mnt/data",
+    ];
+
+    /// Path, owner, mode and content or target of each entry (no times).
+    fn listing(view: &View) -> Vec<String> {
+        view_listing(view)
+            .into_iter()
+            .map(|line| {
+                let fields: Vec<&str> = line.splitn(5, ' ').collect();
+                format!("{} {} {} {}", fields[0], fields[1], fields[2], fields[4])
+            })
+            .collect()
+    }
+
+    fn tar_names(snapshotter: &Snapshotter, id: &SnapshotId) -> Vec<String> {
+        let mut tar = Vec::new();
+        snapshotter
+            .diff(id, &mut tar, DiffOptions::default())
+            .unwrap();
+        tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                let header = entry.header();
+                format!(
+                    "{} {}:{} {:o}",
+                    String::from_utf8_lossy(&entry.path_bytes()),
+                    header.uid().unwrap(),
+                    header.gid().unwrap(),
+                    header.mode().unwrap()
+                )
+            })
+            .collect()
+    }
+
+    const EXPECTED_VIEW: [&str; 18] = [
+        "app 0:0 755 dir",
+        "app/new 1000:1000 600 \"new\"",
+        "etc 0:0 755 dir",
+        "etc/group 0:0 644 \"root:x:0:\\n\"",
+        "etc/passwd 0:0 644 \"root\\nuser\\n\"",
+        "home 0:0 755 dir",
+        "home/user 1000:1000 700 dir",
+        "home/user/.profile 1000:1000 644 \"p\\nmore\\n\"",
+        "mnt 0:0 755 dir",
+        "mnt/data 0:0 755 dir",
+        "mnt/data/kept 0:0 644 \"written by the RUN\"",
+        "opt 0:0 755 dir",
+        "opt/dir 0:0 644 \"now a file\"",
+        "srv 0:0 755 dir",
+        "srv/f 0:0 644 \"f\"",
+        "usr 0:0 755 dir",
+        "usr/bin 0:0 755 dir",
+        "usr/bin/ping 0:0 4755 \"ping\"",
+    ];
+
+    fn commit_run(backend: Backend) -> (tempfile::TempDir, Snapshotter, SnapshotId) {
+        let (dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let run = snapshotter.prepare_run(Some(&base), backend).unwrap();
+        assert_eq!(run.backend(), backend);
+        {
+            let mounted = mount_run(&run.root(), &dir.path().join("mnt"));
+            run_step(mounted.path());
+        }
+        let stubs: Vec<String> = STUBS.iter().map(|stub| (*stub).to_owned()).collect();
+        let top = run.commit(&stubs).unwrap();
+        (dir, snapshotter, top)
+    }
+
+    fn check_committed_run(snapshotter: &Snapshotter, top: &SnapshotId) {
+        let view = snapshotter.view(top).unwrap();
+        let mut expected: Vec<String> = EXPECTED_VIEW
+            .iter()
+            .map(|line| (*line).to_owned())
+            .collect();
+        expected.extend(
+            [
+                "var 0:0 755 dir",
+                "var/cache 0:0 755 dir",
+                "var/cache/c 0:0 644 \"c\"",
+            ]
+            .map(str::to_owned),
+        );
+        assert_eq!(listing(&view), expected);
+        let ping = view.metadata(Path::new("/usr/bin/ping")).unwrap().unwrap();
+        assert_eq!(
+            ping.xattrs.get("security.capability").map(Vec::as_slice),
+            Some(&b"\x01\x00\x00\x02"[..]),
+            "an xattr kept in metadata survives a change of the file"
+        );
+        // Both backends write the same layer: changes, one whiteout, one
+        // opaque directory, parents; no stub, nothing unchanged.
+        assert_eq!(
+            tar_names(snapshotter, top),
+            [
+                "app/ 0:0 755",
+                "app/new 1000:1000 600",
+                "etc/ 0:0 755",
+                "etc/.wh.motd 0:0 0",
+                "etc/passwd 0:0 644",
+                "home/ 0:0 755",
+                "home/user/ 1000:1000 700",
+                "home/user/.profile 1000:1000 644",
+                "mnt/ 0:0 755",
+                "mnt/data/ 0:0 755",
+                "mnt/data/kept 0:0 644",
+                "opt/ 0:0 755",
+                "opt/dir 0:0 644",
+                "srv/ 0:0 755",
+                "srv/f 0:0 644",
+                "usr/ 0:0 755",
+                "usr/bin/ 0:0 755",
+                "usr/bin/ping 0:0 4755",
+                "var/ 0:0 755",
+                "var/cache/ 0:0 755",
+                "var/cache/.wh..wh..opq 0:0 0",
+                "var/cache/c 0:0 644",
+            ]
+        );
+    }
+
+    #[test]
+    fn overlay_run_commits_whiteouts_opaque_dirs_and_changes() {
+        if !is_root() {
+            eprintln!("skipping: mounting overlay in a test needs root");
+            return;
+        }
+        let (_dir, snapshotter, top) = commit_run(Backend::Overlay);
+        check_committed_run(&snapshotter, &top);
+    }
+
+    #[test]
+    fn native_run_commits_whiteouts_opaque_dirs_and_changes() {
+        if !is_root() {
+            eprintln!("skipping: chown to 1000 in the RUN step needs root");
+            return;
+        }
+        let (_dir, snapshotter, top) = commit_run(Backend::Native);
+        check_committed_run(&snapshotter, &top);
+    }
+
+    #[test]
+    fn run_keeps_owners_only_metadata_held_and_records_new_xattrs() {
+        if !is_root() {
+            eprintln!("skipping: mounting overlay in a test needs root");
+            return;
+        }
+        for backend in [Backend::Overlay, Backend::Native] {
+            let (dir, snapshotter) = store();
+            // Only root mapped, as for a rootless caller: 1000 lives in
+            // entries.json, the disk says 0.
+            let snapshotter = snapshotter.with_id_map(crate::IdMap::single(0, 0));
+            let base = base(&snapshotter);
+            let run = snapshotter.prepare_run(Some(&base), backend).unwrap();
+            {
+                let mounted = mount_run(&run.root(), &dir.path().join("mnt"));
+                let root = mounted.path();
+                fs_err::write(root.join("home/user/.profile"), "rewritten\n").unwrap();
+                fs_err::write(root.join("home/user/new"), "new").unwrap();
+                fs_err::write(root.join("tagged"), "t").unwrap();
+                assert!(crate::xattrs::write(&root.join("tagged"), "user.tag", b"v").unwrap());
+            }
+            let top = run.commit(&[]).unwrap();
+            let view = snapshotter.view(&top).unwrap();
+            let owner = |path: &str| {
+                let stat = view.metadata(Path::new(path)).unwrap().unwrap();
+                (stat.uid, stat.gid)
+            };
+            assert_eq!(owner("/home/user/.profile"), (1000, 1000), "{backend:?}");
+            assert_eq!(owner("/home/user"), (1000, 1000), "{backend:?}");
+            // Created by the RUN as root: the disk is right.
+            assert_eq!(owner("/home/user/new"), (0, 0), "{backend:?}");
+            let tagged = view.metadata(Path::new("/tagged")).unwrap().unwrap();
+            assert_eq!(
+                tagged.xattrs.get("user.tag").map(Vec::as_slice),
+                Some(&b"v"[..]),
+                "{backend:?}"
+            );
+            assert!(
+                !tagged.xattrs.keys().any(|name| name.contains("overlay")),
+                "{backend:?}: {:?}",
+                tagged.xattrs
+            );
+        }
+    }
+
+    #[test]
+    fn dropped_run_snapshot_leaves_nothing() {
+        let (dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        for backend in [Backend::Overlay, Backend::Native] {
+            let run = snapshotter.prepare_run(Some(&base), backend).unwrap();
+            drop(run);
+        }
+        let staging = dir.path().join("store/staging");
+        assert_eq!(crate::testutil::tree(&staging), Vec::<String>::new());
+    }
+
+    #[test]
+    fn overlay_run_on_nothing_has_one_empty_lower_dir() {
+        let (_dir, snapshotter) = store();
+        let run = snapshotter.prepare_run(None, Backend::Overlay).unwrap();
+        let RunRoot::Overlay { lower, upper, work } = run.root() else {
+            panic!("overlay backend gives overlay directories");
+        };
+        assert_eq!(lower.len(), 1);
+        assert_eq!(crate::testutil::tree(&lower[0]), Vec::<String>::new());
+        assert_eq!(upper.parent(), work.parent());
+        fs_err::write(upper.join("hello"), "hi").unwrap();
+        let id = run.commit(&[]).unwrap();
+        assert_eq!(
+            listing(&snapshotter.view(&id).unwrap()),
+            ["hello 0:0 644 \"hi\""]
+        );
     }
 }

@@ -10,7 +10,7 @@
 //! and every overlay xattr is removed. Other xattrs go to the metadata (and
 //! stay on disk). Owners and modes come from the disk through the id map;
 //! for an entry copied up from below, an owner or mode the RUN did not
-//! change keeps the image's value (see `run::record_of`).
+//! change keeps the image's value (see `record`).
 
 use std::collections::BTreeMap;
 use std::fs::Metadata;
@@ -23,7 +23,7 @@ use crate::entries::LayerEntries;
 use crate::error::{Error, Result};
 use crate::idmap::IdMap;
 use crate::path::LayerPath;
-use crate::run::{Before, record_of, same_kind, special_of};
+use crate::record::{Before, record_of, same_kind, special_of};
 use crate::view::View;
 use crate::xattrs::{self, OVERLAY_OPAQUE, OVERLAY_OPAQUE_TRUSTED, OVERLAY_WHITEOUT};
 

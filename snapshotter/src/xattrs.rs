@@ -68,11 +68,15 @@ pub(crate) fn read_all(path: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
 }
 
 /// Sets `name` on `path` (a final symlink not followed). Returns `false`
-/// when the kernel or filesystem refuses (the caller keeps it elsewhere).
+/// when the kernel or filesystem refuses, also for a value it does not
+/// accept (a `security.capability` it cannot parse): the caller keeps it
+/// elsewhere.
 pub(crate) fn write(path: &Path, name: &str, value: &[u8]) -> Result<bool> {
     match xattr::set(path, name, value) {
         Ok(()) => Ok(true),
-        Err(error) if unsupported(&error) => Ok(false),
+        Err(error) if unsupported(&error) || error.raw_os_error() == Some(Errno::EINVAL as i32) => {
+            Ok(false)
+        }
         Err(source) => Err(Error::WriteXattr {
             path: path.to_owned(),
             name: name.to_owned(),
