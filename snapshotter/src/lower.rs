@@ -440,6 +440,44 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_runs_build_one_mask() {
+        let (_dir, snapshotter) = store();
+        let base = LayerTar::new()
+            .dir("a", ROOT_DIR)
+            .file("a/f", b"f", ROOT_FILE)
+            .finish();
+        let deletes = LayerTar::new().marker("a/.wh.f").finish();
+        let top = chain(&snapshotter, &[base, deletes]);
+        let lowers: Vec<Vec<PathBuf>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let run = snapshotter
+                            .prepare_run(Some(&top), Backend::Overlay)
+                            .unwrap();
+                        let RunRoot::Overlay { lower, .. } = run.root() else {
+                            panic!("overlay backend gives overlay directories");
+                        };
+                        lower
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().unwrap())
+                .collect()
+        });
+        assert!(lowers.windows(2).all(|pair| pair[0] == pair[1]));
+        let mask = &lowers[0][1];
+        assert!(mask.ends_with("overlay/mask"), "{mask:?}");
+        assert_eq!(crate::testutil::tree(mask), ["a", "a/f"]);
+        // Nothing half-built is left in staging.
+        assert_eq!(snapshotter.clean_staging().unwrap(), 0);
+        let staging = snapshotter.root().join("staging");
+        assert_eq!(crate::testutil::tree(&staging), Vec::<String>::new());
+    }
+
+    #[test]
     fn deep_chains_are_flattened_below_the_lower_dir_limit() {
         if !require_root() {
             return;

@@ -81,8 +81,8 @@ impl Staging {
             }
             Err(error)
                 if matches!(
-                    error.raw_os_error().map(nix::errno::Errno::from_raw),
-                    Some(nix::errno::Errno::EEXIST | nix::errno::Errno::ENOTEMPTY)
+                    error.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
                 ) =>
             {
                 Ok(())
