@@ -34,6 +34,10 @@ use crate::xattrs;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct DiskState {
     pub(crate) ino: u64,
+    /// Birth time where the filesystem records one: with the inode number,
+    /// tells a re-created file from the copied one even when the kernel
+    /// reuses the inode number.
+    pub(crate) birth: Option<std::time::SystemTime>,
     /// `st_mode` with the file type.
     pub(crate) mode: u32,
     pub(crate) uid: u32,
@@ -48,6 +52,7 @@ impl DiskState {
     pub(crate) fn of(metadata: &Metadata) -> Self {
         Self {
             ino: metadata.ino(),
+            birth: metadata.created().ok(),
             mode: metadata.mode(),
             uid: metadata.uid(),
             gid: metadata.gid(),
@@ -61,6 +66,12 @@ impl DiskState {
     /// The file type bits.
     pub(crate) fn file_type(&self) -> u32 {
         self.mode & SFlag::S_IFMT.bits()
+    }
+
+    /// Whether `other` is the same file (not one re-created at the same
+    /// path), whatever happened to its content and attributes.
+    pub(crate) fn same_file(&self, other: &Self) -> bool {
+        self.ino == other.ino && self.birth == other.birth && self.file_type() == other.file_type()
     }
 }
 

@@ -20,7 +20,9 @@
 //!   they never change how a directory looks.
 //!
 //! The stack, topmost first, is `[layer_n, mask_n, layer_n-1, mask_n-1, …]`;
-//! the bottom layer never needs a mask (nothing lies below it). The same
+//! the bottom layer never needs a mask (nothing lies below it), and a layer
+//! whose root is opaque is the bottom of the stack (overlay would not honour
+//! an opaque mark on a layer's root). The same
 //! one-time step also gives each parent-only (`implicit`) directory of a
 //! layer, on disk, the attributes the view gives it from below, so copy-up
 //! and the mount agree with the view. Both happen in a staging directory
@@ -60,7 +62,12 @@ pub const FLATTEN_STEP: usize = 16;
 /// the empty chain.
 pub(crate) fn lower_dirs(snapshotter: &Snapshotter, view: &View) -> Result<Vec<PathBuf>> {
     let layers = view.layers();
-    let count = layers.len();
+    // Nothing below a layer with an opaque root shows through: it is the
+    // bottom of the mount.
+    let count = layers
+        .iter()
+        .position(|layer| layer.entries.opaque.contains(&LayerPath::root()))
+        .map_or(layers.len(), |index| index + 1);
     if count == 0 {
         return Ok(Vec::new());
     }
@@ -118,10 +125,11 @@ fn fits(dirs: &[PathBuf]) -> bool {
     dirs.len() <= MAX_LOWER_DIRS && bytes <= MAX_LOWERDIR_BYTES
 }
 
-/// Whether a layer's metadata hides anything below it (the bottom layer's
-/// never does).
+/// Whether a layer's metadata hides anything below it (never for the
+/// bottom layer, nor for one with an opaque root, which ends the stack).
 fn needs_mask(layer: &Layer) -> bool {
     layer.meta.parent.is_some()
+        && !layer.entries.opaque.contains(&LayerPath::root())
         && !(layer.entries.whiteouts.is_empty() && layer.entries.opaque.is_empty())
 }
 
@@ -406,6 +414,24 @@ mod tests {
             .collect();
         assert_eq!(names, ["o", "o/c", "o/d"]);
         assert!(listing[0].starts_with("o 0:0 700 "), "{listing:?}");
+    }
+
+    #[test]
+    fn opaque_root_ends_the_stack() {
+        if !require_root() {
+            return;
+        }
+        let (dir, snapshotter) = store();
+        let base = LayerTar::new().file("old", b"old", ROOT_FILE).finish();
+        let fresh = LayerTar::new()
+            .marker(".wh..wh..opq")
+            .file("new", b"new", ROOT_FILE)
+            .finish();
+        let above = LayerTar::new().file("top", b"top", ROOT_FILE).finish();
+        let top = chain(&snapshotter, &[base, fresh, above]);
+        let (listing, lower) = mount_matches_view(&snapshotter, &top, dir.path());
+        assert_eq!(lower.len(), 2, "{lower:?}");
+        assert_eq!(listing.len(), 2, "{listing:?}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Turning the native backend's RUN directory (a full copy of the chain,
 //! see `copy`) back into a layer: keep what the RUN changed, drop the rest.
 //!
-//! Each entry is compared with the copy's [`Manifest`] by inode and by its
-//! whole `lstat` (content or attribute changes move `ctime`, which nothing
-//! can set back):
+//! Each entry is compared with the copy's [`Manifest`] by identity (inode
+//! number and birth time, so a file re-created under a reused inode number
+//! is new where the filesystem records birth times) and by its whole
+//! `lstat` (content or attribute changes move `ctime`, which nothing can set
+//! back):
 //!
 //! - not in the manifest, or a different inode or type there: created or
 //!   replaced by the RUN, kept with everything below it. A directory that
@@ -16,6 +18,10 @@
 //!   (`implicit`) directory;
 //! - in the manifest but gone, below a directory that is still the copied
 //!   one: a **whiteout** (one for a deleted directory, none for its content).
+//!
+//! A directory emptied and re-created where the filesystem has no birth
+//! times and the inode number came back is taken as the same directory
+//! with its old entries whited out one by one: the same image either way.
 //!
 //! The directory is pruned in place and then committed as the layer's
 //! files. The comparison is the whole contract with the RUN: how the RUN ran
@@ -78,7 +84,7 @@ fn find_deletions(root: &Path, manifest: &Manifest, entries: &mut LayerEntries) 
             Some(metadata)
                 if metadata.is_dir()
                     && written.image.kind == crate::EntryKind::Dir
-                    && metadata.ino() == written.disk.ino =>
+                    && written.disk.same_file(&DiskState::of(&metadata)) =>
             {
                 same_dirs.insert(path.clone());
             }
@@ -127,9 +133,10 @@ impl Pruner<'_> {
         let disk = disk_path(self.root, path);
         let metadata = attrs::lstat_existing(&disk)?;
         let now = DiskState::of(&metadata);
-        let written = self.manifest.get(path).filter(|written| {
-            written.disk.ino == now.ino && written.disk.file_type() == now.file_type()
-        });
+        let written = self
+            .manifest
+            .get(path)
+            .filter(|written| written.disk.same_file(&now));
         let Some(written) = written else {
             if metadata.is_dir()
                 && self

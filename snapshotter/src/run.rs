@@ -28,9 +28,13 @@ use crate::{Backend, SnapshotId, Snapshotter};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunRoot {
     /// Mount overlayfs with `lowerdir` = `lower` joined by `:` (topmost
-    /// first, as overlay wants them), `upperdir`, `workdir` and the
-    /// `userxattr` option, always (also as real root). `upper` and `work`
-    /// are on the same filesystem.
+    /// first, as overlay wants them; `\`, `:` and `,` in a path escaped
+    /// with `\`), `upperdir`, `workdir` and the `userxattr` option, always
+    /// (also as real root: the masks use `user.overlay.*` marks). `upper`
+    /// and `work` are on the same filesystem. Together the lower paths stay
+    /// within [`MAX_LOWER_DIRS`](crate::MAX_LOWER_DIRS) directories and
+    /// [`MAX_LOWERDIR_BYTES`](crate::MAX_LOWERDIR_BYTES), so the options fit
+    /// in one page.
     Overlay {
         /// Read-only layers, topmost first; never empty.
         lower: Vec<PathBuf>,
@@ -237,6 +241,9 @@ mod tests {
 
     fn base(snapshotter: &Snapshotter) -> SnapshotId {
         let tar = LayerTar::new()
+            .dir("doomed", ROOT_DIR)
+            .dir("doomed/sub", ROOT_DIR)
+            .file("doomed/sub/file", b"gone", ROOT_FILE)
             .dir("etc", ROOT_DIR)
             .file("etc/motd", b"hi", ROOT_FILE)
             .file("etc/passwd", b"root\n", ROOT_FILE)
@@ -291,6 +298,7 @@ mod tests {
                 .unwrap();
         };
         append("etc/passwd", "user\n");
+        fs_err::remove_dir_all(root.join("doomed")).unwrap();
         fs_err::remove_file(root.join("etc/motd")).unwrap();
         append("home/user/.profile", "more\n");
         fs_err::remove_dir_all(root.join("var/cache")).unwrap();
@@ -424,6 +432,7 @@ mod tests {
         assert_eq!(
             tar_names(snapshotter, top),
             [
+                ".wh.doomed 0:0 0",
                 "app/ 0:0 755",
                 "app/new 1000:1000 600",
                 "etc/ 0:0 755",
