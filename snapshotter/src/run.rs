@@ -159,7 +159,9 @@ impl RunSnapshot {
         let entries = match &self.kind {
             Kind::Overlay { work, .. } => {
                 remove_stubs_in(&upper, &stubs, |path| Ok(self.lower.entry(path)?.is_some()))?;
-                attrs::remove_any(work, &attrs::lstat_existing(work)?)?;
+                if let Some(metadata) = attrs::lstat(work)? {
+                    attrs::remove_any(work, &metadata)?;
+                }
                 crate::upper::commit_upper(&upper, &self.lower, &id_map)?
             }
             Kind::Native { manifest } => {
