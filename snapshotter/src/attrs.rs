@@ -61,7 +61,7 @@ pub(crate) fn lstat(path: &Path) -> Result<Option<Metadata>> {
     match fs_err::symlink_metadata(path) {
         Ok(metadata) => Ok(Some(metadata)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) if error.raw_os_error() == Some(Errno::ENOTDIR as i32) => Ok(None),
+        Err(error) if error.kind() == io::ErrorKind::NotADirectory => Ok(None),
         Err(source) => Err(Error::StatEntry {
             path: path.to_owned(),
             source,

@@ -202,6 +202,69 @@ pub enum Error {
         /// The underlying error.
         source: io::Error,
     },
+    /// The process's user or group id map could not be read.
+    #[error("failed to read id map {}", path.display())]
+    ReadIdMap {
+        /// The map file (`/proc/self/uid_map` or `gid_map`).
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A line of an id map is not `inside outside count`.
+    #[error("invalid line {line:?} in id map {}", path.display())]
+    ParseIdMap {
+        /// The map file.
+        path: PathBuf,
+        /// The line as read.
+        line: String,
+    },
+    /// The extended attributes of a file could not be read.
+    #[error("failed to read extended attributes of {}", path.display())]
+    ReadXattr {
+        /// The file on disk.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An extended attribute could not be set or removed.
+    #[error("failed to write extended attribute {name} of {}", path.display())]
+    WriteXattr {
+        /// The file on disk.
+        path: PathBuf,
+        /// The attribute.
+        name: String,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An overlay whiteout (character device 0/0) could not be created.
+    #[error("failed to create overlay whiteout {}", path.display())]
+    MakeWhiteout {
+        /// The whiteout on disk.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// An entry of a snapshot could not be copied into a directory.
+    #[error("failed to copy {} to {}", from.display(), to.display())]
+    CopyEntry {
+        /// The source on disk.
+        from: PathBuf,
+        /// The copy.
+        to: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A directory built for overlay mounts (a mask or a flattened chain)
+    /// could not be moved into place.
+    #[error("failed to publish {} as {}", from.display(), to.display())]
+    PublishCache {
+        /// The directory as built.
+        from: PathBuf,
+        /// Where it belongs.
+        to: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
 }
 
 /// The crate's result type.

@@ -6,9 +6,14 @@
 //! 0, as in a user namespace); owners it cannot give are kept as overrides in
 //! the layer's metadata instead (see `entries`). A later RUN sandbox with
 //! subordinate id ranges passes a wider map. Setting up the namespace itself
-//! is the runtime's business.
+//! is the runtime's business; [`DiskOwnership::detect`] only reads the maps
+//! the process was given (`/proc/self/uid_map`, `gid_map`).
+
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
 
 /// The id the image sees for a file whose on-disk owner is not mapped.
 pub const OVERFLOW_ID: u32 = 65534;
@@ -114,26 +119,169 @@ impl IdMap {
     }
 }
 
+/// What the process may do with owners on disk: the [`IdMap`] it writes
+/// through and whether it is privileged over the files it writes (chown and
+/// exact modes work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiskOwnership {
+    /// Owners on disk as the image sees them.
+    pub id_map: IdMap,
+    /// Whether chown works for the mapped ids and modes go to disk exactly.
+    pub privileged: bool,
+}
+
+impl DiskOwnership {
+    /// Reads `/proc/self/uid_map` and `gid_map` with the effective ids:
+    /// see [`DiskOwnership::from_maps`].
+    pub fn detect() -> Result<Self> {
+        let read = |path: &str| {
+            fs_err::read_to_string(path).map_err(|source| Error::ReadIdMap {
+                path: path.into(),
+                source,
+            })
+        };
+        Self::from_maps(
+            &read("/proc/self/uid_map")?,
+            &read("/proc/self/gid_map")?,
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    }
+
+    /// Decides from the texts of a uid map and a gid map (`inside outside
+    /// count` lines) and the effective ids:
+    ///
+    /// - not uid 0: unprivileged, [`IdMap::single`] of the effective ids (a
+    ///   non-root caller, in a namespace or not);
+    /// - uid 0 with more than one uid mapped (real root's identity map
+    ///   `0 0 4294967295`, or a namespace with subordinate ranges such as
+    ///   `0 1000 1` + `1 200000 65536`): privileged, and every mapped range
+    ///   is identity (inside the namespace the process sees its own ids on
+    ///   disk); ids outside the ranges become overrides;
+    /// - uid 0 with only itself mapped: unprivileged, `IdMap::single(0, 0)`
+    ///   (owners other than root are kept as overrides).
+    pub fn from_maps(uid_map: &str, gid_map: &str, euid: u32, egid: u32) -> Result<Self> {
+        let uids = parse_map(uid_map, Path::new("/proc/self/uid_map"))?;
+        let gids = parse_map(gid_map, Path::new("/proc/self/gid_map"))?;
+        let count = |ranges: &[IdRange]| ranges.iter().map(|range| u64::from(range.len)).sum();
+        let mapped_uids: u64 = count(&uids);
+        if euid != 0 {
+            return Ok(Self {
+                id_map: IdMap::single(euid, egid),
+                privileged: false,
+            });
+        }
+        if mapped_uids <= 1 {
+            return Ok(Self {
+                id_map: IdMap::single(0, 0),
+                privileged: false,
+            });
+        }
+        Ok(Self {
+            id_map: IdMap { uids, gids },
+            privileged: true,
+        })
+    }
+}
+
+impl IdMap {
+    /// The map for this process as [`DiskOwnership::detect`] decides it.
+    pub fn from_proc_self() -> Result<Self> {
+        Ok(DiskOwnership::detect()?.id_map)
+    }
+}
+
+/// The ranges of one map text, each as identity (`inside..inside+count`).
+fn parse_map(text: &str, path: &Path) -> Result<Vec<IdRange>> {
+    let mut ranges = Vec::new();
+    for line in text.lines().filter(|line| !line.trim().is_empty()) {
+        let fields: Vec<u32> = line
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| Error::ParseIdMap {
+                path: path.to_owned(),
+                line: line.to_owned(),
+            })?;
+        let [inside, _outside, len] = fields[..] else {
+            return Err(Error::ParseIdMap {
+                path: path.to_owned(),
+                line: line.to_owned(),
+            });
+        };
+        ranges.push(IdRange {
+            container: inside,
+            host: inside,
+            len,
+        });
+    }
+    Ok(ranges)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn single_map_makes_the_caller_root() {
-        let map = IdMap::single(1000, 100);
-        assert_eq!(map.container_uid(1000), 0);
-        assert_eq!(map.container_gid(100), 0);
-        assert_eq!(map.container_uid(0), OVERFLOW_ID);
-        assert_eq!(map.host_uid(0), Some(1000));
-        assert_eq!(map.host_uid(1), None);
+    fn proc_maps_of_real_root_are_identity() {
+        let map = "         0          0 4294967295\n";
+        let ownership = DiskOwnership::from_maps(map, map, 0, 0).unwrap();
+        assert!(ownership.privileged);
+        assert_eq!(ownership.id_map, IdMap::identity());
     }
 
     #[test]
-    fn identity_map_keeps_every_id() {
-        let map = IdMap::identity();
-        for id in [0, 1000, 65534, u32::MAX - 1] {
-            assert_eq!(map.host_uid(id), Some(id));
-            assert_eq!(map.container_gid(id), id);
+    fn proc_maps_with_subordinate_ranges_are_privileged_within_them() {
+        let uid_map = "0 1000 1\n1 200000 65536\n";
+        let gid_map = "0 1000 1\n1 300000 1000\n";
+        let ownership = DiskOwnership::from_maps(uid_map, gid_map, 0, 0).unwrap();
+        assert!(ownership.privileged);
+        let map = ownership.id_map;
+        // Inside the namespace the disk shows container ids.
+        assert_eq!(map.host_uid(0), Some(0));
+        assert_eq!(map.host_uid(1000), Some(1000));
+        assert_eq!(map.host_uid(65536), Some(65536));
+        assert_eq!(map.host_uid(65537), None);
+        assert_eq!(map.host_gid(1000), Some(1000));
+        assert_eq!(map.host_gid(1001), None);
+        assert_eq!(map.container_uid(42), 42);
+    }
+
+    #[test]
+    fn proc_maps_with_only_root_mapped_are_unprivileged() {
+        let ownership = DiskOwnership::from_maps("0 1000 1", "0 1000 1", 0, 0).unwrap();
+        assert!(!ownership.privileged);
+        assert_eq!(ownership.id_map, IdMap::single(0, 0));
+    }
+
+    #[test]
+    fn proc_maps_of_a_non_root_caller_map_it_to_root() {
+        let map = "0 0 4294967295";
+        let ownership = DiskOwnership::from_maps(map, map, 1000, 100).unwrap();
+        assert!(!ownership.privileged);
+        assert_eq!(ownership.id_map, IdMap::single(1000, 100));
+    }
+
+    #[test]
+    fn proc_maps_refuse_garbage() {
+        assert!(matches!(
+            DiskOwnership::from_maps("0 0", "0 0 1", 0, 0),
+            Err(Error::ParseIdMap { line, .. }) if line == "0 0"
+        ));
+        assert!(DiskOwnership::from_maps("a b c", "0 0 1", 0, 0).is_err());
+    }
+
+    #[test]
+    fn proc_self_detection_matches_this_process() {
+        let ownership = DiskOwnership::detect().unwrap();
+        let uid_map = fs_err::read_to_string("/proc/self/uid_map").unwrap();
+        let real_root = nix::unistd::geteuid().is_root()
+            && uid_map.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"];
+        if real_root {
+            assert!(ownership.privileged);
+            assert_eq!(IdMap::from_proc_self().unwrap(), IdMap::identity());
+        } else if !nix::unistd::geteuid().is_root() {
+            assert!(!ownership.privileged);
         }
     }
 }

@@ -5,41 +5,79 @@
 //! devices and xattrs a rootless process cannot put on disk; whiteouts;
 //! opaque directories), applying a layer tar safely, writable snapshots for
 //! file operations, a merged read-only [`View`] of a chain without mounting,
-//! and writing a layer as a deterministic tar. Overlay mounts and the copy
-//! fallback for RUN ([`Backend`]) build on the same layer directories
-//! ([`View::layer_dirs`], [`ActiveSnapshot::upper_dir`]). It knows nothing of
-//! Dockerfiles, registries, compression or processes; cache keys and
-//! reference counting are the caller's.
+//! the root filesystems of RUN steps, and writing a layer as a deterministic
+//! tar. It knows nothing of Dockerfiles, registries, compression or
+//! processes; cache keys and reference counting are the caller's.
 //!
 //! A snapshot is a chain of committed layers under one root directory:
 //!
 //! ```no_run
 //! use std::path::Path;
-//! use xb_snapshotter::{DiffOptions, Snapshotter};
+//! use xb_snapshotter::{Backend, DiffOptions, RunRoot, Snapshotter};
 //!
 //! # fn main() -> Result<(), xb_snapshotter::Error> {
 //! let snapshotter = Snapshotter::open("/var/tmp/xb/layers".into())?;
 //! let tar = fs_err::File::open("layer.tar").expect("a layer tar");
 //! let base = snapshotter.apply(tar, None)?;
 //!
+//! // COPY, ADD, WORKDIR: write files, state what the disk cannot say.
 //! let mut active = snapshotter.prepare(Some(&base.id))?;
 //! active.create_dir_all(Path::new("/app"))?;
 //! fs_err::write(active.upper_dir().join("app/hello"), "hi\n").expect("writable");
 //! active.set_owner(Path::new("/app/hello"), 1000, 1000)?;
 //! let top = active.commit()?;
 //!
-//! let view = snapshotter.view(&top)?;
+//! // RUN: the runtime mounts the root, runs the process, unmounts.
+//! let run = snapshotter.prepare_run(Some(&top), Backend::Overlay)?;
+//! match run.root() {
+//!     RunRoot::Overlay { lower, upper, work } => { /* overlay, with userxattr */ }
+//!     RunRoot::Directory(dir) => { /* bind-mount dir */ }
+//! }
+//! let after_run = run.commit(&["/etc/hosts".to_owned()])?;
+//!
+//! let view = snapshotter.view(&after_run)?;
 //! let passwd = view.open(Path::new("/etc/passwd"))?;
-//! let stats = snapshotter.diff(&top, std::io::sink(), DiffOptions { clamp_mtime: Some(0) })?;
+//! let stats = snapshotter.diff(&after_run, std::io::sink(), DiffOptions { clamp_mtime: Some(0) })?;
 //! # drop((passwd, stats));
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # RUN snapshots
+//!
+//! [`Snapshotter::prepare_run`] is the RUN counterpart of
+//! [`Snapshotter::prepare`] (BuildKit `MutableRef`): it gives a
+//! [`RunSnapshot`] whose [`RunSnapshot::root`] says which directories make
+//! the root filesystem, and [`RunSnapshot::commit`] turns what the RUN left
+//! into a committed layer like any other (view, diff, parent of the next
+//! step). The caller chooses the [`Backend`] (`--snapshotter`):
+//!
+//! - [`Backend::Overlay`]: lower directories are the chain's layer
+//!   directories with a small *mask* below each layer that has whiteouts or
+//!   opaque directories (those live in metadata, never on disk); a mount
+//!   shows exactly what [`View`] shows. Chains deeper than
+//!   [`MAX_LOWER_DIRS`] (or longer than [`MAX_LOWERDIR_BYTES`] of paths) are
+//!   partly flattened into one cached directory. Upper and work directories
+//!   are fresh, in the store, on one filesystem. Mount with `userxattr`,
+//!   always.
+//! - [`Backend::Native`]: the merged chain is copied into one fresh
+//!   directory; committing keeps what changed.
+//!
+//! What a RUN sees where the disk cannot hold the image's view (a rootless
+//! caller with only its own id mapped, see [`DiskOwnership`]): owners and
+//! modes as they are on disk (the caller's, modes with owner read/write),
+//! devices as the empty placeholder files standing for them, xattrs kept
+//! only in metadata (`security.capability` of a base image) not at all.
+//! That is a limitation for the caller to report; the committed layer still
+//! keeps the image's owners, modes, devices and xattrs for every entry the
+//! RUN did not change in that respect. Run as root or with subordinate id
+//! ranges, owners, modes and devices are real.
 #![deny(missing_docs)]
 
 mod active;
 mod apply;
 mod attrs;
+mod copy;
 mod diff;
 mod digest;
 mod entries;
@@ -47,10 +85,16 @@ mod error;
 mod extract;
 mod id;
 mod idmap;
+mod lower;
+mod native;
 mod path;
+mod record;
+mod run;
 mod stat;
 mod store;
+mod upper;
 mod view;
+mod xattrs;
 
 #[cfg(test)]
 mod testutil;
@@ -64,7 +108,9 @@ pub use active::ActiveSnapshot;
 pub use diff::{DiffOptions, DiffStats};
 pub use error::{Error, Result};
 pub use id::SnapshotId;
-pub use idmap::{IdMap, IdRange, OVERFLOW_ID};
+pub use idmap::{DiskOwnership, IdMap, IdRange, OVERFLOW_ID};
+pub use lower::{FLATTEN_STEP, MAX_LOWER_DIRS, MAX_LOWERDIR_BYTES};
+pub use run::{RunRoot, RunSnapshot};
 pub use stat::{Device, EntryKind, EntryStat};
 pub use view::View;
 
@@ -111,13 +157,21 @@ pub struct SnapshotInfo {
 
 impl Snapshotter {
     /// Opens (creating if needed) the store under `root`, reading and writing
-    /// owners with [`IdMap::current`].
+    /// owners as [`DiskOwnership::detect`] decides from this process's id
+    /// maps (real root: identity; root in a user namespace with subordinate
+    /// ranges: those ranges; otherwise the caller alone, with overrides).
+    /// Where `/proc` cannot be read, [`IdMap::current`] and the effective
+    /// uid decide.
     pub fn open(root: PathBuf) -> Result<Self> {
+        let ownership = DiskOwnership::detect().unwrap_or_else(|_| DiskOwnership {
+            id_map: IdMap::current(),
+            privileged: nix::unistd::geteuid().is_root(),
+        });
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Store::open(root)?,
-                id_map: IdMap::current(),
-                privileged: nix::unistd::geteuid().is_root(),
+                id_map: ownership.id_map,
+                privileged: ownership.privileged,
             }),
         })
     }
@@ -163,6 +217,16 @@ impl Snapshotter {
     /// A writable snapshot on top of `parent`.
     pub fn prepare(&self, parent: Option<&SnapshotId>) -> Result<ActiveSnapshot> {
         ActiveSnapshot::new(self, parent)
+    }
+
+    /// A writable root filesystem for one RUN on top of `parent`: overlay
+    /// directories to mount, or a copied directory (see [`RunSnapshot`]).
+    pub fn prepare_run(
+        &self,
+        parent: Option<&SnapshotId>,
+        backend: Backend,
+    ) -> Result<RunSnapshot> {
+        RunSnapshot::new(self, parent, backend)
     }
 
     /// The merged read-only view of `id` and its ancestors.
@@ -280,6 +344,7 @@ mod tests {
         assert_send_sync::<Snapshotter>();
         assert_send_sync::<View>();
         assert_send_sync::<ActiveSnapshot>();
+        assert_send_sync::<RunSnapshot>();
         assert_send_sync::<Error>();
     }
 }

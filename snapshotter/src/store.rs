@@ -5,7 +5,11 @@
 //! <root>/snapshots/<id>/fs/            the layer's files
 //! <root>/snapshots/<id>/entries.json   overrides, whiteouts, opaque dirs (see `entries`)
 //! <root>/snapshots/<id>/meta.json      parent, created, size, diffID, id map
-//! <root>/staging/<pid>-<random>/       a layer being written (same shape)
+//! <root>/snapshots/<id>/overlay/       made ready for overlay mounts (see `lower`)
+//! <root>/snapshots/<id>/overlay/mask/  its whiteouts and opaque dirs as overlay marks
+//! <root>/snapshots/<id>/flat/          the chain up to <id> merged into one directory
+//! <root>/staging/<pid>-<random>/       a layer being written (same shape), a RUN's
+//!                                      upper and work dirs, or a cache being built
 //! ```
 //!
 //! A layer is committed by renaming its staging directory into
@@ -60,6 +64,36 @@ impl Staging {
     pub(crate) fn fs(&self) -> &Path {
         &self.fs
     }
+
+    /// The staging directory itself (`fs` is inside it).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Renames the whole staging directory to `target`. When another process
+    /// published the same `target` first, this copy is dropped and theirs is
+    /// kept (both were built from the same layers).
+    pub(crate) fn publish(mut self, target: &Path) -> Result<()> {
+        match fs_err::rename(&self.dir, target) {
+            Ok(()) => {
+                self.committed = true;
+                Ok(())
+            }
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::DirectoryNotEmpty
+                ) =>
+            {
+                Ok(())
+            }
+            Err(source) => Err(Error::PublishCache {
+                from: self.dir.clone(),
+                to: target.to_owned(),
+                source,
+            }),
+        }
+    }
 }
 
 impl Drop for Staging {
@@ -104,7 +138,8 @@ impl Store {
         self.root.join("staging")
     }
 
-    fn snapshot_dir(&self, id: &SnapshotId) -> PathBuf {
+    /// The directory of committed snapshot `id` (its `fs/` and metadata).
+    pub(crate) fn snapshot_dir(&self, id: &SnapshotId) -> PathBuf {
         self.snapshots_dir().join(id.as_str())
     }
 
@@ -117,6 +152,18 @@ impl Store {
         Ok(Staging {
             dir,
             fs,
+            committed: false,
+        })
+    }
+
+    /// A fresh, empty staging directory for a cache (its `fs` is itself).
+    pub(crate) fn new_scratch(&self) -> Result<Staging> {
+        let name = format!("{}-{}", std::process::id(), SnapshotId::generate()?);
+        let dir = self.staging_dir().join(name);
+        create_dir_all(&dir)?;
+        Ok(Staging {
+            fs: dir.clone(),
+            dir,
             committed: false,
         })
     }

@@ -180,3 +180,144 @@ pub(crate) fn tree(dir: &Path) -> Vec<String> {
 pub(crate) fn is_root() -> bool {
     nix::unistd::geteuid().is_root()
 }
+
+/// An overlay mount for a test, unmounted when dropped.
+pub(crate) struct Mounted {
+    target: std::path::PathBuf,
+    mounted: bool,
+}
+
+impl Mounted {
+    pub(crate) fn path(&self) -> &Path {
+        &self.target
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if self.mounted {
+            nix::mount::umount2(&self.target, nix::mount::MntFlags::MNT_DETACH).unwrap();
+        }
+    }
+}
+
+/// Mounts `root` as the runtime would (overlay with `userxattr`) at
+/// `target`, or hands back the directory of the native backend.
+pub(crate) fn mount_run(root: &crate::RunRoot, target: &Path) -> Mounted {
+    match root {
+        crate::RunRoot::Overlay { lower, upper, work } => {
+            let lower: Vec<String> = lower.iter().map(|dir| dir.display().to_string()).collect();
+            let data = format!(
+                "lowerdir={},upperdir={},workdir={},userxattr",
+                lower.join(":"),
+                upper.display(),
+                work.display()
+            );
+            fs_err::create_dir_all(target).unwrap();
+            nix::mount::mount(
+                Some("overlay"),
+                target,
+                Some("overlay"),
+                nix::mount::MsFlags::empty(),
+                Some(data.as_str()),
+            )
+            .unwrap();
+            Mounted {
+                target: target.to_owned(),
+                mounted: true,
+            }
+        }
+        crate::RunRoot::Directory(dir) => Mounted {
+            target: dir.clone(),
+            mounted: false,
+        },
+    }
+}
+
+/// Every entry below `dir` on disk, one line each: path, type, owner, mode,
+/// mtime and content or target (compare with [`view_listing`]).
+pub(crate) fn disk_listing(dir: &Path) -> Vec<String> {
+    use std::os::unix::fs::{FileTypeExt as _, MetadataExt as _};
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = fs_err::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            let metadata = fs_err::symlink_metadata(&path).unwrap();
+            let kind = metadata.file_type();
+            let detail = if kind.is_dir() {
+                "dir".to_owned()
+            } else if kind.is_symlink() {
+                format!("-> {}", fs_err::read_link(&path).unwrap().display())
+            } else if kind.is_file() {
+                format!("{:?}", fs_err::read_to_string(&path).unwrap())
+            } else if kind.is_char_device() {
+                format!("char {}", metadata.rdev())
+            } else {
+                "other".to_owned()
+            };
+            let mtime = metadata.mtime();
+            out.push(format!(
+                "{} {}:{} {:o} {} {detail}",
+                path.strip_prefix(root).unwrap().display(),
+                metadata.uid(),
+                metadata.gid(),
+                metadata.mode() & 0o7777,
+                mtime,
+            ));
+            if kind.is_dir() {
+                walk(root, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The same listing as [`disk_listing`], from a view.
+pub(crate) fn view_listing(view: &crate::View) -> Vec<String> {
+    use std::io::Read as _;
+    fn walk(view: &crate::View, dir: &Path, out: &mut Vec<String>) {
+        for name in view.read_dir(dir).unwrap() {
+            let path = dir.join(&name);
+            let stat = view.metadata(&path).unwrap().unwrap();
+            let detail = match stat.kind {
+                crate::EntryKind::Dir => "dir".to_owned(),
+                crate::EntryKind::Symlink => {
+                    format!("-> {}", stat.link_target.as_ref().unwrap().display())
+                }
+                crate::EntryKind::File => {
+                    let mut text = String::new();
+                    view.open(&path).unwrap().read_to_string(&mut text).unwrap();
+                    format!("{text:?}")
+                }
+                crate::EntryKind::Char => {
+                    let device = stat.device.unwrap();
+                    format!(
+                        "char {}",
+                        nix::sys::stat::makedev(device.major, device.minor)
+                    )
+                }
+                _ => "other".to_owned(),
+            };
+            let mtime = stat.mtime;
+            out.push(format!(
+                "{} {}:{} {:o} {} {detail}",
+                path.strip_prefix("/").unwrap().display(),
+                stat.uid,
+                stat.gid,
+                stat.mode,
+                mtime,
+            ));
+            if stat.kind == crate::EntryKind::Dir {
+                walk(view, &path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(view, Path::new("/"), &mut out);
+    out
+}

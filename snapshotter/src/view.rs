@@ -74,12 +74,22 @@ impl View {
                 });
             }
         }
+        Ok(self
+            .list_dir(&dir)?
+            .into_iter()
+            .map(OsString::from_vec)
+            .collect())
+    }
+
+    /// The names in the directory at the literal `dir` (which must be one),
+    /// sorted bytewise.
+    pub(crate) fn list_dir(&self, dir: &LayerPath) -> Result<Vec<Vec<u8>>> {
         let mut names = BTreeSet::new();
         let mut hidden = BTreeSet::new();
         for layer in &self.layers {
-            match probe(&layer.fs, &dir)? {
+            match probe(&layer.fs, dir)? {
                 Probe::Found(metadata) if metadata.is_dir() => {
-                    let disk = disk_path(&layer.fs, &dir);
+                    let disk = disk_path(&layer.fs, dir);
                     let read_dir_error = |source| Error::ReadDir {
                         path: disk.clone(),
                         source,
@@ -94,12 +104,31 @@ impl View {
                 Probe::Found(_) | Probe::Blocked(_) => break,
                 Probe::Missing => {}
             }
-            hidden.extend(layer.entries.whiteouts_in(&dir).map(<[u8]>::to_vec));
-            if layer.entries.hides_children(&dir) {
+            hidden.extend(layer.entries.whiteouts_in(dir).map(<[u8]>::to_vec));
+            if layer.entries.hides_children(dir) {
                 break;
             }
         }
-        Ok(names.into_iter().map(OsString::from_vec).collect())
+        Ok(names.into_iter().collect())
+    }
+
+    /// The layers, top first.
+    pub(crate) fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// The entry at the literal `path` (no symlink followed): the file on
+    /// disk that shows it, its `lstat` and what the image sees.
+    pub(crate) fn entry(&self, path: &LayerPath) -> Result<Option<(PathBuf, Metadata, EntryStat)>> {
+        let Some((index, metadata)) = self.lookup_from(0, path)? else {
+            return Ok(None);
+        };
+        let stat = self.stat_found(index, path, &metadata)?;
+        Ok(Some((
+            disk_path(&self.layers[index].fs, path),
+            metadata,
+            stat,
+        )))
     }
 
     /// Opens the regular file at `path` (symlinks followed) for reading.
