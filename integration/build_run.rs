@@ -21,7 +21,7 @@ enum Mode {
 }
 
 fn mode() -> Mode {
-    let output = Command::new("id").arg("-un").output().unwrap();
+    let output = Command::new("id").arg("-un").output().expect("id runs");
     let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     if name == "root" {
         return Mode::Root;
@@ -113,7 +113,10 @@ fn run_steps_build_the_expected_tree_owners_and_deletions() {
     }
     let unpack = umoci
         .arg("--image")
-        .arg(format!("{}:latest", context.path().join("layout").display()))
+        .arg(format!(
+            "{}:latest",
+            context.path().join("layout").display()
+        ))
         .arg(&bundle)
         .output()
         .unwrap();
@@ -133,13 +136,20 @@ fn run_steps_build_the_expected_tree_owners_and_deletions() {
     if mode() == Mode::Root {
         use std::os::unix::fs::MetadataExt as _;
         let meta = fs_err::metadata(rootfs.join("home/app/f")).unwrap();
-        assert_eq!((meta.uid(), meta.gid(), meta.mode() & 0o7777), (1000, 2000, 0o640));
+        assert_eq!(
+            (meta.uid(), meta.gid(), meta.mode() & 0o7777),
+            (1000, 2000, 0o640)
+        );
     }
 
     // The second build is all cached.
     let again = build(&context, &["-o", "type=oci,dest=again.tar"]);
     again.assert_success();
-    assert!(again.stderr.matches("CACHED").count() >= 4, "{}", again.stderr);
+    assert!(
+        again.stderr.matches("CACHED").count() >= 4,
+        "{}",
+        again.stderr
+    );
 }
 
 #[test]
@@ -184,19 +194,35 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
     context.write("Dockerfile", &dockerfile(1));
     build(
         &context,
-        &["--secret", "id=tok,src=token.txt", "-o", "type=oci,dest=one.tar"],
+        &[
+            "--secret",
+            "id=tok,src=token.txt",
+            "-o",
+            "type=oci,dest=one.tar",
+        ],
     )
     .assert_success();
     context.write("Dockerfile", &dockerfile(2));
     build(
         &context,
-        &["--secret", "id=tok,src=token.txt", "-o", "type=oci,dest=two.tar"],
+        &[
+            "--secret",
+            "id=tok,src=token.txt",
+            "-o",
+            "type=oci,dest=two.tar",
+        ],
     )
     .assert_success();
     let archive = context.path().join("two.tar");
     let files = oci_archive_filesystem(&archive);
-    assert_eq!(files["/runs"].data, b"1\n2\n", "the cache kept the first run");
-    assert!(!files.contains_key("/cache/runs"), "the cache is not in a layer");
+    assert_eq!(
+        files["/runs"].data, b"1\n2\n",
+        "the cache kept the first run"
+    );
+    assert!(
+        !files.contains_key("/cache/runs"),
+        "the cache is not in a layer"
+    );
     assert!(files.contains_key("/secret-seen"));
     assert!(!files.contains_key("/run/secrets/tok"));
     let raw = fs_err::read(&archive).unwrap();
@@ -217,7 +243,10 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
     let text = String::from_utf8_lossy(&all);
     assert!(!text.contains(secret), "the secret is in a blob");
     let config = oci_archive_config(&archive).to_string();
-    assert!(!config.contains(secret), "the secret is in the config or history");
+    assert!(
+        !config.contains(secret),
+        "the secret is in the config or history"
+    );
 
     // A required secret that is not given fails clearly.
     let missing = build(&context, &["-o", "type=oci,dest=three.tar", "--no-cache"]);
@@ -253,8 +282,17 @@ fn sandbox_hides_the_host_and_refuses_escapes() {
         .parse()
         .unwrap();
     assert!(pids <= 4, "only the sandbox's processes: {pids}\n{ps}");
-    for marker in ["/host-hidden", "/sysrq-refused", "/mount-refused", "/mknod-refused"] {
-        assert!(files.contains_key(marker), "{marker} missing: {}", run.stderr);
+    for marker in [
+        "/host-hidden",
+        "/sysrq-refused",
+        "/mount-refused",
+        "/mknod-refused",
+    ] {
+        assert!(
+            files.contains_key(marker),
+            "{marker} missing: {}",
+            run.stderr
+        );
     }
     assert_eq!(files["/hostname.txt"].data, b"xbsandbox\n");
 }

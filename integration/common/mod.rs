@@ -69,6 +69,23 @@ impl Run {
     }
 }
 
+impl Drop for TestContext {
+    /// A rootless build leaves store files owned by subordinate ids, which
+    /// only the build's user namespace may remove: `xb unshare rm -rf`.
+    fn drop(&mut self) {
+        if nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let _ = self
+            .command()
+            .args(["unshare", "rm", "-rf"])
+            .arg(self.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 impl TestContext {
     pub(crate) fn new() -> Self {
         Self {

@@ -25,7 +25,9 @@ use crate::settings::{
     BuildContextSource, CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress,
     SnapshotterChoice,
 };
-use crate::solver::executor::{BuildExecutor, LocalContext, RunSettings, SecretSource};
+use crate::solver::executor::{
+    BackendChoice, BuildExecutor, LocalContext, RunSettings, SecretSource,
+};
 use crate::solver::solve;
 use crate::source::context::{Context, read_build_input};
 use crate::store::Store;
@@ -124,9 +126,14 @@ fn warn_unused_flags(args: &BuildArgs, kind: CallKind) {
 /// What every RUN of the build shares, from the flags.
 fn run_settings(args: &BuildArgs) -> RunSettings {
     RunSettings {
-        force_native: args.snapshotter == SnapshotterChoice::Native,
-        force_overlay: args.snapshotter == SnapshotterChoice::Overlay,
+        backend: match args.snapshotter {
+            SnapshotterChoice::Auto => BackendChoice::Auto,
+            SnapshotterChoice::Overlay => BackendChoice::Overlay,
+            SnapshotterChoice::Native => BackendChoice::Native,
+        },
         network_none: args.network == Network::None,
+        caller_only: xb_runtime::userns::BuildNamespace::current()
+            == xb_runtime::userns::BuildNamespace::CallerOnly,
         secrets: args
             .secrets
             .iter()

@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         cli.command,
         Command::Build(_) | Command::Du(_) | Command::Prune(_) | Command::Unshare { .. }
     ) {
-        if let namespace::Entered::Done(status) = namespace::enter()? {
+        if let namespace::Entered::Done(status) = namespace::enter() {
             return Ok(status);
         }
     }

@@ -16,16 +16,16 @@ pub(super) enum Entered {
 }
 
 /// Enters (or is already in) the build's user namespace.
-pub(super) fn enter() -> anyhow::Result<Entered> {
+pub(super) fn enter() -> Entered {
     if std::env::var_os("XB_NO_USERNS").is_some() {
-        return Ok(Entered::Continue);
+        return Entered::Continue;
     }
     match xb_runtime::userns::enter_build_namespace() {
         Ok(xb_runtime::userns::Entry::Already(namespace)) => {
             if let Some(limitation) = namespace.limitation() {
                 tracing::warn!("{limitation}");
             }
-            Ok(Entered::Continue)
+            Entered::Continue
         }
         Ok(xb_runtime::userns::Entry::Reexecuted(status)) => {
             let code = status
@@ -35,16 +35,14 @@ pub(super) fn enter() -> anyhow::Result<Entered> {
                         .map(|signal| 128 + signal)
                 })
                 .unwrap_or(1);
-            Ok(Entered::Done(ExitStatus::Code(
-                u8::try_from(code).unwrap_or(1),
-            )))
+            Entered::Done(ExitStatus::Code(u8::try_from(code).unwrap_or(1)))
         }
         Err(error) => {
             tracing::warn!(
                 "{:#}; continuing without a user namespace (RUN steps need --isolation=chroot here)",
                 anyhow::Error::new(error)
             );
-            Ok(Entered::Continue)
+            Entered::Continue
         }
     }
 }
@@ -64,7 +62,9 @@ pub(super) fn unshare(command: &[std::ffi::OsString]) -> anyhow::Result<ExitStat
         .with_context(|| format!("failed to run {}", program.to_string_lossy()))?;
     let code = status
         .code()
-        .or_else(|| std::os::unix::process::ExitStatusExt::signal(&status).map(|signal| 128 + signal))
+        .or_else(|| {
+            std::os::unix::process::ExitStatusExt::signal(&status).map(|signal| 128 + signal)
+        })
         .unwrap_or(1);
     Ok(ExitStatus::Code(u8::try_from(code).unwrap_or(1)))
 }

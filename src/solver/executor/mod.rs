@@ -30,7 +30,7 @@ use super::scheduler::Executor;
 
 pub use context::LocalContext;
 pub use run::SANDBOX_HOSTNAME;
-pub use run_settings::{RunSettings, SecretSource};
+pub use run_settings::{BackendChoice, RunSettings, SecretSource};
 pub use sweep::{SWEEP_GRACE, SweepReport, sweep_snapshots};
 
 /// A committed layer of a result's filesystem.
@@ -128,7 +128,10 @@ pub enum ExecuteError {
     Identity(#[from] crate::solver::exec::identity::IdentityError),
     #[error("failed to run the command in its sandbox")]
     Sandbox(#[source] xb_runtime::Error),
-    #[error("process {command} did not complete successfully: {status}{}", tail_suffix(tail))]
+    #[error(
+        "process {command} did not complete successfully: {status}{}",
+        tail_suffix(tail)
+    )]
     CommandFailed {
         command: String,
         status: String,

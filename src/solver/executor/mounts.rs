@@ -5,15 +5,18 @@
 //! (`ssh`), a tmpfs, or a heredoc script. Everything here is dropped when
 //! the command ends; nothing reaches a layer or a cache key.
 
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest as _, Sha256};
 use xb_snapshotter::{RunRoot, RunSnapshot};
 
-use crate::graph::op::{CacheSharing, ExecMount, MountOwner};
 use crate::graph::ExecOp;
+use crate::graph::op::{CacheSharing, ExecMount, MountOwner};
 
 use super::{BuildExecutor, ExecuteError, Output};
 
@@ -25,7 +28,7 @@ pub(super) struct PreparedMounts {
     /// Secret values and scripts, removed on drop.
     files: Option<FilesDir>,
     /// `sharing=locked` caches held until the command ends.
-    _locks: Vec<fs_err::File>,
+    _locks: Vec<Flock<OwnedFd>>,
 }
 
 /// A private directory of the store's scratch, removed with everything in
@@ -59,7 +62,7 @@ fn mount_error(target: &str, message: impl Into<String>) -> ExecuteError {
     }
 }
 
-fn io_error(target: &str, path: &Path) -> impl FnOnce(std::io::Error) -> ExecuteError + '_ {
+fn io_error<'a>(target: &str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ExecuteError + 'a {
     let target = target.to_owned();
     move |source| ExecuteError::Mount {
         target,
@@ -256,20 +259,28 @@ impl PreparedMounts {
         let name = hex::encode(Sha256::digest(id.as_bytes()));
         let dir = root.join(&name);
         let lock_path = root.join(format!("{name}.lock"));
-        let lock = fs_err::File::create(&lock_path).map_err(io_error(target, &lock_path))?;
+        let lock = OwnedFd::from(
+            fs_err::File::create(&lock_path)
+                .map_err(io_error(target, &lock_path))?
+                .into_parts()
+                .0,
+        );
         let dir = match sharing {
             CacheSharing::Shared => dir,
             CacheSharing::Locked => {
-                lock.file().lock().map_err(io_error(target, &lock_path))?;
-                self._locks.push(lock);
+                let held = Flock::lock(lock, FlockArg::LockExclusive)
+                    .map_err(|(_, error)| io_error(target, &lock_path)(error.into()))?;
+                self._locks.push(held);
                 dir
             }
             CacheSharing::Private => {
-                if lock.file().try_lock().is_ok() {
-                    self._locks.push(lock);
+                if let Ok(held) = Flock::lock(lock, FlockArg::LockExclusiveNonblock) {
+                    self._locks.push(held);
                     dir
                 } else {
-                    let private = self.files_dir(executor)?.join(format!("cache-{}", self.mounts.len()));
+                    let private = self
+                        .files_dir(executor)?
+                        .join(format!("cache-{}", self.mounts.len()));
                     fs_err::create_dir(&private).map_err(io_error(target, &private))?;
                     apply_owner(&private, owner, target)?;
                     return Ok(private);

@@ -70,9 +70,7 @@ fn describe(args: &[String]) -> String {
 }
 
 fn hosts_file() -> String {
-    format!(
-        "127.0.0.1\tlocalhost {SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-    )
+    format!("127.0.0.1\tlocalhost {SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 }
 
 fn read_text(root: Option<&xb_snapshotter::View>, path: &str) -> Option<String> {
@@ -111,7 +109,9 @@ impl BuildExecutor<'_> {
             };
             let resolv_conf = match network {
                 xb_runtime::Network::None => String::new(),
-                _ => fs_err::read_to_string("/etc/resolv.conf").unwrap_or_default(),
+                xb_runtime::Network::Host => {
+                    fs_err::read_to_string("/etc/resolv.conf").unwrap_or_default()
+                }
             };
             let (snapshot, report) = loop {
                 let backend = self.run.backend();
@@ -136,7 +136,11 @@ impl BuildExecutor<'_> {
                     hosts: hosts_file(),
                     resolv_conf: resolv_conf.clone(),
                     stdin: None,
-                    ..SandboxSpec::default()
+                    scratch: Some(self.store.temp_dir().to_path_buf()),
+                    hardening: xb_runtime::HardeningSpec {
+                        ignore_chown: self.run.caller_only,
+                        ..xb_runtime::HardeningSpec::default()
+                    },
                 };
                 let event_id = event::VertexId(self.event_offset + id.0 as u64);
                 let tail = Mutex::new(Tail::default());
@@ -150,9 +154,8 @@ impl BuildExecutor<'_> {
                         .on_vertex_log(event_id, stream, bytes, super::now());
                 });
                 match result {
-                    Err(xb_runtime::Error::OverlayRefused { .. }) if backend == Backend::Overlay => {
-                        self.run.overlay_refused();
-                    }
+                    Err(xb_runtime::Error::OverlayRefused { .. })
+                        if backend == Backend::Overlay && self.run.overlay_refused() => {}
                     Err(source) => return Err(ExecuteError::Sandbox(source)),
                     Ok(report) => {
                         let tail = tail.into_inner().expect("no panic while held").text();

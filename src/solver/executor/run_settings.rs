@@ -17,25 +17,39 @@ pub enum SecretSource {
     Env(String),
 }
 
+/// Which snapshotter backend RUN steps use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// overlayfs, falling back to copies once it is refused.
+    #[default]
+    Auto,
+    /// overlayfs only.
+    Overlay,
+    /// Copies only.
+    Native,
+}
+
 /// The build-wide settings of RUN steps.
 #[derive(Debug, Default)]
 pub struct RunSettings {
-    /// `--snapshotter=native`.
-    pub force_native: bool,
-    /// `--snapshotter=overlay`: never fall back to copies.
-    pub force_overlay: bool,
+    /// `--snapshotter`.
+    pub backend: BackendChoice,
+    /// Only root exists in the build's user namespace: RUN's chown calls
+    /// succeed without effect instead of failing.
+    pub caller_only: bool,
     /// `xb build --network=none`: no RUN gets a network.
     pub network_none: bool,
     pub secrets: BTreeMap<String, SecretSource>,
     /// `--ssh id=paths`; empty paths mean `$SSH_AUTH_SOCK`.
     pub ssh: BTreeMap<String, Vec<PathBuf>>,
-    overlay_refused: AtomicBool,
+    /// Set once overlayfs was refused; RUNs use copies from then on.
+    pub overlay_refused: AtomicBool,
 }
 
 impl RunSettings {
     /// The backend for the next RUN.
     pub fn backend(&self) -> Backend {
-        if self.force_native || self.overlay_refused.load(Ordering::Relaxed) {
+        if self.backend == BackendChoice::Native || self.overlay_refused.load(Ordering::Relaxed) {
             Backend::Native
         } else {
             Backend::Overlay
@@ -45,7 +59,7 @@ impl RunSettings {
     /// Overlayfs was refused: use copies from now on (said once). Returns
     /// false when `--snapshotter=overlay` forbids the fallback.
     pub fn overlay_refused(&self) -> bool {
-        if self.force_overlay {
+        if self.backend == BackendChoice::Overlay {
             return false;
         }
         if !self.overlay_refused.swap(true, Ordering::Relaxed) {
