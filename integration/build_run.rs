@@ -104,7 +104,11 @@ fn run_steps_build_the_expected_tree_owners_and_deletions() {
     }
 
     // umoci unpacks the same tree (rootless: owners stay the caller's).
-    build(&context, &["-o", "type=oci,dest=layout,tar=false"]).assert_success();
+    build(
+        &context,
+        &["-t", "run:latest", "-o", "type=oci,dest=layout,tar=false"],
+    )
+    .assert_success();
     let bundle = context.path().join("bundle");
     let mut umoci = Command::new("umoci");
     umoci.arg("unpack");
@@ -186,8 +190,8 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
             "FROM {}\n\
              ARG N={n}\n\
              RUN --mount=type=cache,target=/cache echo $N >> /cache/runs && cat /cache/runs > /runs\n\
-             RUN --mount=type=secret,id=tok cat /run/secrets/tok > /dev/null && test \"$(cat /run/secrets/tok)\" = {secret} && echo ok > /secret-seen\n\
-             RUN --mount=type=secret,id=tok,env=TOKEN test \"$TOKEN\" = {secret}\n",
+             RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-length\n\
+             RUN --mount=type=secret,id=tok,env=TOKEN,target=/t echo ${{#TOKEN}} > /env-length\n",
             registry.busybox
         )
     };
@@ -223,7 +227,21 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
         !files.contains_key("/cache/runs"),
         "the cache is not in a layer"
     );
-    assert!(files.contains_key("/secret-seen"));
+    let length = secret.len().to_string();
+    assert_eq!(
+        String::from_utf8_lossy(&files["/secret-length"].data).trim(),
+        length,
+        "the secret file was readable"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&files["/env-length"].data).trim(),
+        length,
+        "the secret variable was set"
+    );
+    assert!(
+        !files.contains_key("/t"),
+        "a secret's mount point is no layer's"
+    );
     assert!(!files.contains_key("/run/secrets/tok"));
     let raw = fs_err::read(&archive).unwrap();
     let mut all = Vec::new();
@@ -248,10 +266,29 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
         "the secret is in the config or history"
     );
 
-    // A required secret that is not given fails clearly.
+    // Without --secret the mount is skipped (it is not `required`), so the
+    // step fails on the missing file, with the shell's words in the error.
     let missing = build(&context, &["-o", "type=oci,dest=three.tar", "--no-cache"]);
     missing.assert_exit(1);
-    assert!(missing.stderr.contains("secret tok"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/run/secrets/tok"),
+        "{}",
+        missing.stderr
+    );
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\nRUN --mount=type=secret,id=tok,required true\n",
+            registry.busybox
+        ),
+    );
+    let required = build(&context, &["-o", "type=oci,dest=four.tar"]);
+    required.assert_exit(1);
+    assert!(
+        required.stderr.contains("secret tok: not provided"),
+        "{}",
+        required.stderr
+    );
 }
 
 #[test]

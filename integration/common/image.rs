@@ -160,6 +160,10 @@ pub(crate) fn oci_archive_filesystem(archive: &Path) -> BTreeMap<String, FsEntry
             };
             let mut data = Vec::new();
             entry.read_to_end(&mut data).expect("read a file");
+            if kind != 'd' {
+                // A non-directory replaces a directory and all below it.
+                files.retain(|p, _| !p.starts_with(&format!("{path}/")));
+            }
             files.insert(
                 path,
                 FsEntry {

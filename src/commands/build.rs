@@ -168,7 +168,7 @@ fn refuse_unsupported(args: &BuildArgs) -> anyhow::Result<()> {
     if !named.is_empty() {
         bail!(Hinted::new(
             format!("not supported yet: {}", named.join(", ")),
-            "these flags land with the RUN sandbox and cache export; build without them for now",
+            "these flags land with cache export and image loading; build without them for now",
         ));
     }
     Ok(())

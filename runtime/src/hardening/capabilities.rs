@@ -35,12 +35,15 @@ fn failed(set: &'static str) -> impl FnOnce(caps::errors::CapsError) -> Hardenin
 /// inheritable set to it (as far as the process holds them); ambient cleared.
 pub(crate) fn apply_default() -> Result<(), HardeningError> {
     let wanted: CapsHashSet = DEFAULT_CAPABILITIES.into_iter().collect();
+    // After a switch to another uid (with keep-caps) the effective set is
+    // empty; dropping from the bounding set needs CAP_SETPCAP in it.
+    let held = caps::read(None, CapSet::Permitted).map_err(failed("permitted"))?;
+    caps::set(None, CapSet::Effective, &held).map_err(failed("effective"))?;
     for capability in caps::all() {
         if !wanted.contains(&capability) {
             caps::drop(None, CapSet::Bounding, capability).map_err(failed("bounding"))?;
         }
     }
-    let held = caps::read(None, CapSet::Permitted).map_err(failed("permitted"))?;
     let keep: CapsHashSet = wanted.intersection(&held).copied().collect();
     caps::clear(None, CapSet::Ambient).map_err(failed("ambient"))?;
     caps::set(None, CapSet::Inheritable, &keep).map_err(failed("inheritable"))?;
