@@ -356,3 +356,108 @@ fn workdir_through_proc_fd_cannot_escape() {
         assert!(!run.stderr.is_empty());
     }
 }
+
+#[test]
+fn run_forms_environment_network_and_backends() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\n\
+             ARG GREETING=hello\n\
+             ENV WHO=world\n\
+             RUN echo \"$GREETING $WHO $HOME\" > /env.txt\n\
+             RUN [\"/bin/sh\", \"-c\", \"echo exec-form > /exec.txt\"]\n\
+             RUN <<EOF\n\
+             echo heredoc > /heredoc.txt\n\
+             EOF\n\
+             RUN cat > /fed.txt <<DATA\n\
+             fed by the shell\n\
+             DATA\n\
+             RUN <<EOF\n\
+             #!/bin/sh\n\
+             echo script > /script.txt\n\
+             EOF\n\
+             RUN --network=none cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d ' ' > /net-none.txt\n\
+             WORKDIR /made/by/workdir\n\
+             RUN pwd > here.txt\n",
+            registry.busybox
+        ),
+    );
+    let expect = |files: &std::collections::BTreeMap<String, crate::common::image::FsEntry>| {
+        let text = |path: &str| String::from_utf8_lossy(&files[path].data).into_owned();
+        assert_eq!(text("/env.txt"), "hello world /root\n");
+        assert_eq!(text("/exec.txt"), "exec-form\n");
+        assert_eq!(text("/heredoc.txt"), "heredoc\n");
+        assert_eq!(text("/fed.txt"), "fed by the shell\n");
+        assert_eq!(text("/script.txt"), "script\n");
+        assert_eq!(text("/net-none.txt"), "lo\n");
+        assert_eq!(text("/made/by/workdir/here.txt"), "/made/by/workdir\n");
+        assert!(!files.contains_key("/dev/pipes/EOF"));
+    };
+    build(&context, &["-o", "type=oci,dest=overlay.tar"]).assert_success();
+    let overlay = oci_archive_filesystem(&context.path().join("overlay.tar"));
+    expect(&overlay);
+    // The copy backend gives the same tree.
+    build(
+        &context,
+        &[
+            "--no-cache",
+            "--snapshotter=native",
+            "-o",
+            "type=oci,dest=native.tar",
+        ],
+    )
+    .assert_success();
+    let native = oci_archive_filesystem(&context.path().join("native.tar"));
+    expect(&native);
+    let paths = |files: &std::collections::BTreeMap<String, crate::common::image::FsEntry>| {
+        files.keys().cloned().collect::<Vec<_>>()
+    };
+    assert_eq!(paths(&overlay), paths(&native));
+}
+
+#[test]
+fn chroot_isolation_runs_steps_without_namespaces() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\nRUN echo chrooted > /c.txt && ls / > /root-list.txt\n",
+            registry.busybox
+        ),
+    );
+    build(
+        &context,
+        &["--isolation=chroot", "-o", "type=oci,dest=out.tar"],
+    )
+    .assert_success();
+    let files = oci_archive_filesystem(&context.path().join("out.tar"));
+    assert_eq!(files["/c.txt"].data, b"chrooted\n");
+    let listing = String::from_utf8_lossy(&files["/root-list.txt"].data).into_owned();
+    assert!(
+        listing.contains("bin") && !listing.contains("work"),
+        "{listing}"
+    );
+
+    // RUN --mount needs namespaces: refused with a clear error.
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {}\nRUN --mount=type=tmpfs,target=/t true\n",
+            registry.busybox
+        ),
+    );
+    let run = build(
+        &context,
+        &["--isolation=chroot", "-o", "type=oci,dest=m.tar"],
+    );
+    run.assert_exit(1);
+    assert!(run.stderr.contains("needs namespaces"), "{}", run.stderr);
+}

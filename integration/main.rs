@@ -11,4 +11,5 @@ mod call;
 mod cli;
 mod errors;
 mod layering;
+mod run_lifecycle;
 mod store;

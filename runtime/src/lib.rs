@@ -38,7 +38,8 @@ pub use error::Error;
 pub use hardening::{DEFAULT_CAPABILITIES, HardeningError, HardeningSpec};
 pub use probe::{HostSupport, probe};
 pub use sandbox::{
-    ExitReport, ExitStatus, Mount, Network, RootFs, Sandbox, SandboxSpec, SetupFailure, Stream,
+    ExitReport, ExitStatus, Isolation, Mount, Network, RootFs, Sandbox, SandboxSpec, SetupFailure,
+    Stream,
 };
 
 /// Call first in `main`, before any thread starts: when this process is one

@@ -22,11 +22,11 @@ use crate::hint::Hinted;
 use crate::image::options::ImageOutputOptions;
 use crate::registry::{RegistryClient, RegistryOptions};
 use crate::settings::{
-    BuildContextSource, CallKind, CallSpec, Network, OutputKind, OutputSpec, Progress,
+    BuildContextSource, CallKind, CallSpec, Isolation, Network, OutputKind, OutputSpec, Progress,
     SnapshotterChoice,
 };
 use crate::solver::executor::{
-    BackendChoice, BuildExecutor, LocalContext, RunSettings, SecretSource,
+    BackendChoice, BuildExecutor, IsolationChoice, LocalContext, RunSettings, SecretSource,
 };
 use crate::solver::solve;
 use crate::source::context::{Context, read_build_input};
@@ -130,6 +130,11 @@ fn run_settings(args: &BuildArgs) -> RunSettings {
             SnapshotterChoice::Auto => BackendChoice::Auto,
             SnapshotterChoice::Overlay => BackendChoice::Overlay,
             SnapshotterChoice::Native => BackendChoice::Native,
+        },
+        isolation: match args.isolation {
+            Isolation::Auto => IsolationChoice::Auto,
+            Isolation::Sandbox => IsolationChoice::Sandbox,
+            Isolation::Chroot => IsolationChoice::Chroot,
         },
         network_none: args.network == Network::None,
         caller_only: xb_runtime::userns::BuildNamespace::current()

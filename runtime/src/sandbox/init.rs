@@ -18,7 +18,7 @@ use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
 use super::report::{SetupFailure, StatusLine, StatusWriter};
 use super::rootfs;
-use super::spec::{Network, SandboxSpec};
+use super::spec::{Isolation, Network, RootFs, SandboxSpec};
 use crate::sys;
 
 /// The environment variable that makes `xb` a sandbox helper; its value is
@@ -81,6 +81,9 @@ fn helper(status: &StatusWriter) -> i32 {
 fn outer(spec: &SandboxSpec, status: &StatusWriter) -> Result<i32, SetupFailure> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
         .map_err(|error| SetupFailure::new("set the parent-death signal", "", error))?;
+    if spec.isolation == Isolation::Chroot {
+        return chrooted(spec, status);
+    }
     let mut flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWIPC
@@ -117,6 +120,34 @@ fn wait_for(pid: Pid) -> i32 {
     }
 }
 
+/// `--isolation=chroot`: no new namespaces (where the host refuses them):
+/// a chroot into the directory root, as the caller's user namespace allows.
+/// No mounts: the process sees no `/proc` unless the image has one.
+fn chrooted(spec: &SandboxSpec, status: &StatusWriter) -> Result<i32, SetupFailure> {
+    let RootFs::Directory(dir) = &spec.root else {
+        return Err(SetupFailure::other(
+            "chroot",
+            "",
+            "chroot isolation needs a directory root (the native snapshotter)",
+        ));
+    };
+    if let Some(mount) = spec.mounts.first() {
+        return Err(SetupFailure::other(
+            "mount",
+            mount.target(),
+            "RUN --mount needs namespaces, which chroot isolation does not have",
+        ));
+    }
+    // The root may have no /dev: the command's stdin is set up from here.
+    let null = fs_err::File::open("/dev/null")
+        .map_err(|error| SetupFailure::io("open", "/dev/null", &error))?;
+    nix::unistd::dup2_stdin(null.file().as_fd())
+        .map_err(|error| SetupFailure::new("set up stdin", "/dev/null", error))?;
+    nix::unistd::chroot(dir).map_err(|error| SetupFailure::new("chroot", dir, error))?;
+    nix::unistd::chdir("/").map_err(|error| SetupFailure::new("change to", "/", error))?;
+    start_command(spec, status, Vec::new())
+}
+
 /// pid 1 of the new pid namespace: build the root, start the command, reap.
 fn pid_one(spec: &SandboxSpec, status: &StatusWriter) -> Result<i32, SetupFailure> {
     nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)
@@ -127,6 +158,15 @@ fn pid_one(spec: &SandboxSpec, status: &StatusWriter) -> Result<i32, SetupFailur
     }
     nix::unistd::sethostname(&spec.hostname)
         .map_err(|error| SetupFailure::new("set the hostname", &spec.hostname, error))?;
+    start_command(spec, status, created)
+}
+
+/// In the finished root: start the command and reap until it ends.
+fn start_command(
+    spec: &SandboxSpec,
+    status: &StatusWriter,
+    created: Vec<String>,
+) -> Result<i32, SetupFailure> {
     let program = resolve_program(spec)?;
     let cwd = rootfs::make_workdir(&spec.cwd)?;
     status.send(&StatusLine::Created(created));
@@ -255,14 +295,14 @@ fn exec_command(
                 return SetupFailure::new("set up stdin", "", error);
             }
         }
-        None => match fs_err::File::open("/dev/null") {
-            Ok(null) => {
+        None => {
+            // No /dev in a chroot: stdin is /dev/null already.
+            if let Ok(null) = fs_err::File::open("/dev/null") {
                 if let Err(error) = nix::unistd::dup2_stdin(null.file().as_fd()) {
                     return SetupFailure::new("set up stdin", "/dev/null", error);
                 }
             }
-            Err(error) => return SetupFailure::io("open", "/dev/null", &error),
-        },
+        }
     }
     // Before chdir: no descriptor may lead outside the root (a cwd of
     // /proc/self/fd/N would follow one).

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 
 pub use report::SetupFailure;
-pub use spec::{ExitReport, ExitStatus, Mount, Network, RootFs, SandboxSpec, Stream};
+pub use spec::{ExitReport, ExitStatus, Isolation, Mount, Network, RootFs, SandboxSpec, Stream};
 
 use crate::Error;
 use report::StatusLine;

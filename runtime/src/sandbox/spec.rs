@@ -78,6 +78,28 @@ pub enum Network {
     None,
 }
 
+/// How the process is kept apart from the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Isolation {
+    /// Fresh mount, pid, ipc and uts namespaces (and net when asked).
+    #[default]
+    Namespaces,
+    /// A chroot into a directory root, no new namespaces: for hosts that
+    /// refuse them. No mounts, no `/proc` of its own.
+    Chroot,
+}
+
+impl Mount {
+    /// Where the mount appears inside the root.
+    pub fn target(&self) -> &str {
+        match self {
+            Self::Bind { target, .. }
+            | Self::Tmpfs { target, .. }
+            | Self::Overlay { target, .. } => target,
+        }
+    }
+}
+
 /// Everything a sandboxed process is run with.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxSpec {
@@ -111,6 +133,8 @@ pub struct SandboxSpec {
     /// A host directory the sandbox may use for its own files (mount
     /// points, the `/etc` files); must exist. Default: the system temp dir.
     pub scratch: Option<PathBuf>,
+    /// Namespaces, or a chroot where the host refuses them.
+    pub isolation: Isolation,
     /// The hardening applied just before the command starts.
     pub hardening: crate::HardeningSpec,
 }

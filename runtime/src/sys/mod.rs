@@ -80,15 +80,3 @@ pub(crate) fn loopback_up() -> std::io::Result<()> {
         Err(std::io::Error::last_os_error())
     }
 }
-
-/// Ignores SIGINT in this process (the build's namespace parent: the
-/// terminal's Ctrl-C reaches its child, which decides how to end).
-pub(crate) fn ignore_interrupts() {
-    // SAFETY: SIG_IGN installs no handler code; nothing runs in signal context.
-    let _ = unsafe {
-        nix::sys::signal::signal(
-            nix::sys::signal::Signal::SIGINT,
-            nix::sys::signal::SigHandler::SigIgn,
-        )
-    };
-}

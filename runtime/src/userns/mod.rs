@@ -127,12 +127,39 @@ pub fn enter_build_namespace() -> Result<Entry, UsernsError> {
     }
     let _ = nix::unistd::write(&parent_write, b"G");
     drop(parent_write);
-    // The terminal's Ctrl-C reaches the child too; this process waits.
-    sys::ignore_interrupts();
+    forward_signals(child.id());
     let status = child
         .wait()
         .map_err(|source| UsernsError::SpawnChild { source })?;
     Ok(Entry::Reexecuted(status))
+}
+
+/// Passes SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to this process on to
+/// the child, which decides how the build ends. They are blocked here (the
+/// process is single-threaded when the namespace is entered) and taken by a
+/// thread with `sigwait`.
+fn forward_signals(child: u32) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    for signal in [
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+    ] {
+        set.add(signal);
+    }
+    if set.thread_block().is_err() {
+        return;
+    }
+    let Ok(pid) = i32::try_from(child) else {
+        return;
+    };
+    std::thread::spawn(move || {
+        while let Ok(signal) = set.wait() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal);
+        }
+    });
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), UsernsError> {

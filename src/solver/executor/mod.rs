@@ -30,7 +30,7 @@ use super::scheduler::Executor;
 
 pub use context::LocalContext;
 pub use run::SANDBOX_HOSTNAME;
-pub use run_settings::{BackendChoice, RunSettings, SecretSource};
+pub use run_settings::{BackendChoice, IsolationChoice, RunSettings, SecretSource};
 pub use sweep::{SWEEP_GRACE, SweepReport, sweep_snapshots};
 
 /// A committed layer of a result's filesystem.

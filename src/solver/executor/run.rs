@@ -136,6 +136,7 @@ impl BuildExecutor<'_> {
                     hosts: hosts_file(),
                     resolv_conf: resolv_conf.clone(),
                     stdin: None,
+                    isolation: self.run.isolation(),
                     scratch: Some(self.store.temp_dir().to_path_buf()),
                     hardening: xb_runtime::HardeningSpec {
                         ignore_chown: self.run.caller_only,
@@ -156,6 +157,8 @@ impl BuildExecutor<'_> {
                 match result {
                     Err(xb_runtime::Error::OverlayRefused { .. })
                         if backend == Backend::Overlay && self.run.overlay_refused() => {}
+                    Err(xb_runtime::Error::NamespacesRefused { .. })
+                        if self.run.namespaces_refused() => {}
                     Err(source) => return Err(ExecuteError::Sandbox(source)),
                     Ok(report) => {
                         let tail = tail.into_inner().expect("no panic while held").text();

@@ -29,11 +29,27 @@ pub enum BackendChoice {
     Native,
 }
 
+/// How RUN steps are isolated.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IsolationChoice {
+    /// Namespaces, falling back to chroot once the host refuses them.
+    #[default]
+    Auto,
+    /// Namespaces only.
+    Sandbox,
+    /// chroot only.
+    Chroot,
+}
+
 /// The build-wide settings of RUN steps.
 #[derive(Debug, Default)]
 pub struct RunSettings {
     /// `--snapshotter`.
     pub backend: BackendChoice,
+    /// `--isolation`.
+    pub isolation: IsolationChoice,
+    /// Set once the host refused namespaces; RUNs use chroot from then on.
+    pub namespaces_refused: AtomicBool,
     /// Only root exists in the build's user namespace: RUN's chown calls
     /// succeed without effect instead of failing.
     pub caller_only: bool,
@@ -47,9 +63,37 @@ pub struct RunSettings {
 }
 
 impl RunSettings {
-    /// The backend for the next RUN.
+    /// The isolation for the next RUN.
+    pub fn isolation(&self) -> xb_runtime::Isolation {
+        let chroot = self.isolation == IsolationChoice::Chroot
+            || self.namespaces_refused.load(Ordering::Relaxed);
+        if chroot {
+            xb_runtime::Isolation::Chroot
+        } else {
+            xb_runtime::Isolation::Namespaces
+        }
+    }
+
+    /// The host refused namespaces: use chroot from now on (said once).
+    /// Returns false when `--isolation=sandbox` forbids the fallback.
+    pub fn namespaces_refused(&self) -> bool {
+        if self.isolation != IsolationChoice::Auto {
+            return false;
+        }
+        if !self.namespaces_refused.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "this host refuses new namespaces; RUN steps fall back to chroot isolation (no /proc, no RUN --mount; --isolation=chroot says so up front)"
+            );
+        }
+        true
+    }
+
+    /// The backend for the next RUN (chroot isolation needs copies).
     pub fn backend(&self) -> Backend {
-        if self.backend == BackendChoice::Native || self.overlay_refused.load(Ordering::Relaxed) {
+        if self.backend == BackendChoice::Native
+            || self.overlay_refused.load(Ordering::Relaxed)
+            || self.isolation() == xb_runtime::Isolation::Chroot
+        {
             Backend::Native
         } else {
             Backend::Overlay
