@@ -4,6 +4,7 @@
 
 mod common;
 
+mod build_add;
 mod build_copy;
 mod build_image;
 mod build_run;

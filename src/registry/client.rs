@@ -129,6 +129,23 @@ impl RegistryClient {
 
     /// Whether `registry` asked for authentication before (for tests and
     /// diagnostics).
+    /// GETs `url` for `ADD https://…`, with the retries of registry
+    /// requests; any status but 200 is an error naming the URL.
+    pub fn get_url(&self, url: &str) -> Result<Response<ureq::Body>> {
+        let mut request = Request::new(ureq::http::Method::GET, url.to_owned());
+        let response = self.transport.send(&mut request, None)?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(Error::UnexpectedStatus {
+                method: "GET",
+                url: url.to_owned(),
+                status,
+                message: error_message(response),
+            });
+        }
+        Ok(response)
+    }
+
     pub fn has_challenged(&self, registry: &str) -> bool {
         self.auth.knows(registry)
     }

@@ -51,6 +51,14 @@ impl StageLowering<'_, '_> {
                     "checksum requires HTTP(S) or Git sources",
                 ));
             }
+            let written = step.checksum.as_deref().unwrap_or_default();
+            if written.parse::<crate::graph::Digest>().is_err() {
+                return Err(self.located(command).flag_error(
+                    "checksum",
+                    0,
+                    "invalid checksum: expected sha256:<64 hex digits>",
+                ));
+            }
         }
         step.link = add.link;
         step.exclude.clone_from(&add.exclude);

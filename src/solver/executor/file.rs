@@ -133,9 +133,6 @@ impl BuildExecutor<'_> {
             FileAction::Copy(copy) => {
                 let source = &inputs[copy.source_input];
                 let owner = resolve(&copy.owner)?;
-                if copy.unpack_archives {
-                    // Local ADD sources are copied; unpacking archives lands later.
-                }
                 if let Some(name) = &source.local {
                     let context = self
                         .contexts
@@ -143,12 +140,12 @@ impl BuildExecutor<'_> {
                         .ok_or_else(|| ExecuteError::UnknownContext(name.clone()))?;
                     let tree =
                         DirectoryTree::new(context.root()).with_ignore(context.rules().clone());
-                    copy_into(active, &tree, copy, owner)?;
+                    copy_into(active, Some(self.snapshotter), &tree, copy, owner)?;
                 } else if let Some(top) = source.top() {
                     let tree = SnapshotTree(self.snapshotter.view(top)?);
-                    copy_into(active, &tree, copy, owner)?;
+                    copy_into(active, Some(self.snapshotter), &tree, copy, owner)?;
                 } else {
-                    copy_into(active, &EmptyTree, copy, owner)?;
+                    copy_into(active, Some(self.snapshotter), &EmptyTree, copy, owner)?;
                 }
             }
             FileAction::Mkdir {

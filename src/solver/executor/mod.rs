@@ -6,6 +6,7 @@
 
 mod context;
 mod file;
+mod http;
 mod image;
 mod layout;
 mod mounts;
@@ -152,6 +153,18 @@ pub enum ExecuteError {
     MissingSsh { id: String },
     #[error("ssh {id}: only an agent socket can be forwarded (key files are not supported yet)")]
     SshNotSocket { id: String },
+    #[error("failed to download {url}")]
+    Download {
+        url: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("checksum mismatch for {url}: expected {expected}, got {actual}")]
+    ChecksumMismatch {
+        url: String,
+        expected: Digest,
+        actual: Digest,
+    },
     #[error("no build context named {0:?}")]
     UnknownContext(String),
     #[error("{0} is not supported yet")]
@@ -273,7 +286,11 @@ impl BuildExecutor<'_> {
                 digest,
                 platform,
             }) => self.load_layout(id, path, tag.as_deref(), digest.as_ref(), platform),
-            Op::Source(SourceOp::Http { .. }) => Err(ExecuteError::Unsupported("ADD from a URL")),
+            Op::Source(SourceOp::Http {
+                url,
+                checksum,
+                filename,
+            }) => self.fetch_http(id, url, checksum.as_ref(), filename.as_deref()),
             Op::Exec(exec) => self.run_exec(id, exec, inputs),
             Op::File(file) => self.run_file(id, file, inputs),
             Op::Merge(_) => self.run_merge(id, inputs),

@@ -10,10 +10,12 @@
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
-use xb_snapshotter::ActiveSnapshot;
+use xb_snapshotter::{ActiveSnapshot, Snapshotter};
 
+use super::archive::{archive_kind, tar_stream};
 use super::chmod::{ChmodError, apply_mode};
 use super::owner::Ids;
+use super::source::SnapshotTree;
 use crate::frontend::ignore::IgnoreRules;
 use crate::graph::CopyAction;
 use crate::source::context::wildcard::{Wildcard, has_wildcard};
@@ -97,6 +99,12 @@ pub enum CopyError {
     BadExclude(String),
     #[error("{0} is not supported yet")]
     Unsupported(&'static str),
+    #[error("failed to unpack {archive}")]
+    Unpack {
+        archive: String,
+        #[source]
+        source: xb_snapshotter::Error,
+    },
 }
 
 /// `path` made absolute and clean, `..` stopping at the root.
@@ -169,6 +177,8 @@ pub fn expand_source(tree: &dyn SourceTree, pattern: &str) -> Result<Vec<PathBuf
 
 struct Copier<'a> {
     active: &'a mut ActiveSnapshot,
+    /// Where ADD unpacks archives through (none: archives are refused).
+    snapshotter: Option<&'a Snapshotter>,
     tree: &'a dyn SourceTree,
     action: &'a CopyAction,
     /// `--exclude`, matched against paths relative to what is copied.
@@ -180,6 +190,7 @@ struct Copier<'a> {
 /// from `--chown` in the destination's passwd and group files.
 pub fn copy_into(
     active: &mut ActiveSnapshot,
+    snapshotter: Option<&Snapshotter>,
     tree: &dyn SourceTree,
     action: &CopyAction,
     owner: Option<Ids>,
@@ -213,6 +224,7 @@ pub fn copy_into(
         || action.sources.iter().any(|s| has_wildcard(s)) && sources.len() > 1;
     let mut copier = Copier {
         active,
+        snapshotter,
         tree,
         action,
         exclude,
@@ -238,6 +250,12 @@ pub fn copy_into(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         if copier.excluded(&own_name) {
+            continue;
+        }
+        if action.unpack_archives
+            && stat.kind == SourceKind::File
+            && copier.unpack(&resolved, &dest)?
+        {
             continue;
         }
         copier.copy_entry(&resolved, &stat, &target, "")?;
@@ -275,23 +293,61 @@ impl Copier<'_> {
             .join(target.strip_prefix("/").unwrap_or(target))
     }
 
-    /// Whether `source` starts like a tar, gzip, bzip2, xz or zstd archive
-    /// (what ADD would unpack).
-    fn is_archive(&self, source: &Path) -> Result<bool, CopyError> {
+    /// ADD: when `source` is a tar (plain or compressed), unpacks it into
+    /// the directory `dest` and says so; otherwise leaves it to be copied.
+    fn unpack(&mut self, source: &Path, dest: &Path) -> Result<bool, CopyError> {
+        let name = source.display().to_string();
+        let read_error = |error| CopyError::ReadSource {
+            path: name.clone(),
+            source: error,
+        };
         let mut head = Vec::with_capacity(512);
         self.tree
             .open(source)?
             .take(512)
             .read_to_end(&mut head)
-            .map_err(|error| CopyError::ReadSource {
-                path: source.display().to_string(),
+            .map_err(read_error)?;
+        let Some(kind) = archive_kind(&head) else {
+            return Ok(false);
+        };
+        let Some(snapshotter) = self.snapshotter else {
+            return Err(CopyError::Unsupported("ADD of a local archive here"));
+        };
+        let Some(stream) = tar_stream(self.tree.open(source)?, kind, &name)? else {
+            return Ok(false);
+        };
+        let applied = snapshotter
+            .apply(stream, None)
+            .map_err(|error| CopyError::Unpack {
+                archive: name.clone(),
                 source: error,
             })?;
-        Ok(head.starts_with(&[0x1f, 0x8b])
-            || head.starts_with(b"BZh")
-            || head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0])
-            || head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])
-            || head.len() >= 262 && &head[257..262] == b"ustar")
+        let result = (|| {
+            let tree = SnapshotTree(snapshotter.view(&applied.id)?);
+            let root = Path::new("/");
+            let stat = tree
+                .stat(root)?
+                .ok_or_else(|| CopyError::SourceNotFound(name.clone()))?;
+            let unpacked = CopyAction {
+                mode: None,
+                exclude: Vec::new(),
+                unpack_archives: false,
+                ..self.action.clone()
+            };
+            let mut inner = Copier {
+                active: &mut *self.active,
+                snapshotter: None,
+                tree: &tree,
+                action: &unpacked,
+                exclude: None,
+                owner: self.owner,
+            };
+            inner.copy_entry(root, &stat, dest, "")
+        })();
+        let removed = snapshotter.remove(&applied.id);
+        result?;
+        removed?;
+        Ok(true)
     }
 
     /// Whether `relative` (to what is being copied) matches `--exclude`.
@@ -360,14 +416,6 @@ impl Copier<'_> {
                     fs_err::remove_file(&disk).map_err(write_error)?;
                 }
             }
-        }
-        if self.action.unpack_archives
-            && stat.kind == SourceKind::File
-            && self.is_archive(source)?
-        {
-            return Err(CopyError::Unsupported(
-                "ADD of a local archive (auto-extraction); use COPY to copy it as a file",
-            ));
         }
         if stat.kind == SourceKind::Symlink {
             let link = stat.link_target.clone().unwrap_or_default();

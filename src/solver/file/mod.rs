@@ -3,6 +3,7 @@
 //! owner names resolved in the destination's own passwd and group files
 //! ([`owner`]) and `--chmod` modes ([`chmod`]).
 
+pub mod archive;
 pub mod chmod;
 pub mod copy;
 pub mod owner;

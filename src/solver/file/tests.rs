@@ -132,7 +132,7 @@ fn copy(
         }
         None => None,
     };
-    copy_into(&mut active, tree, action, owner)?;
+    copy_into(&mut active, Some(snapshotter), tree, action, owner)?;
     Ok(active.commit()?)
 }
 
@@ -321,26 +321,100 @@ fn copy_exclude_drops_matching_paths_below_the_source() {
     );
 }
 
+/// A gzip tar with `entries` (path, owner, mode, contents; a path ending
+/// in `/` is a directory).
+fn gzip_tar(entries: &[(&str, u64, u32, &[u8])]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, owner, mode, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_uid(*owner);
+        header.set_gid(*owner);
+        header.set_mode(*mode);
+        header.set_mtime(0);
+        if path.ends_with('/') {
+            header.set_entry_type(tar::EntryType::Directory);
+            header.set_size(0);
+        } else {
+            header.set_size(data.len() as u64);
+        }
+        // Written raw: the builder itself refuses `..`, which is the point.
+        let name = &mut header.as_old_mut().name;
+        name[..path.len()].copy_from_slice(path.as_bytes());
+        header.set_cksum();
+        builder.append(&header, *data).unwrap();
+    }
+    let tar = builder.into_inner().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar).unwrap();
+    gz.finish().unwrap()
+}
+
 #[test]
-fn add_copies_plain_files_and_refuses_archives_it_cannot_unpack_yet() {
+fn add_unpacks_local_archives_and_copies_other_files() {
     let store = tempfile::tempdir().unwrap();
     let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
     let base = base(&snapshotter);
     let context = context();
+    let bundle = gzip_tar(&[
+        ("app/", 0, 0o755, b""),
+        ("app/run.sh", 1000, 0o750, b"#!/bin/sh\n"),
+        ("top.txt", 0, 0o644, b"top"),
+    ]);
+    fs_err::write(context.path().join("bundle.tgz"), bundle).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, b"not really a tar").unwrap();
-    fs_err::write(context.path().join("bundle.tar.gz"), gz.finish().unwrap()).unwrap();
+    fs_err::write(context.path().join("notes.gz"), gz.finish().unwrap()).unwrap();
     let tree = DirectoryTree::new(context.path());
-    let mut add = action(&["README"], "/readme");
+
+    let mut add = action(&["bundle.tgz"], "/opt/");
     add.unpack_archives = true;
     let entries = layer_entries(
         &snapshotter,
         &copy(&snapshotter, &base, &tree, &add).unwrap(),
     );
-    assert!(entries.contains_key("readme"));
-    add.sources = vec!["bundle.tar.gz".into()];
+    assert_eq!(
+        entries["opt/app/run.sh"],
+        (1000, 1000, 0o750, 'f'),
+        "{entries:?}"
+    );
+    assert!(entries.contains_key("opt/top.txt"));
+    assert!(!entries.contains_key("opt/bundle.tgz"));
+
+    // A gzip file that holds no tar is copied as it is.
+    add.sources = vec!["notes.gz".into()];
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &add).unwrap(),
+    );
+    assert!(entries.contains_key("opt/notes.gz"), "{entries:?}");
+
+    // --unpack=false (COPY semantics) copies the archive itself.
+    add.sources = vec!["bundle.tgz".into()];
+    add.unpack_archives = false;
+    let entries = layer_entries(
+        &snapshotter,
+        &copy(&snapshotter, &base, &tree, &add).unwrap(),
+    );
+    assert!(entries.contains_key("opt/bundle.tgz"), "{entries:?}");
+}
+
+#[test]
+fn add_refuses_an_archive_entry_that_escapes() {
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let context = context();
+    let evil = gzip_tar(&[("../../escape.txt", 0, 0o644, b"out")]);
+    fs_err::write(context.path().join("evil.tgz"), evil).unwrap();
+    let tree = DirectoryTree::new(context.path());
+    let mut add = action(&["evil.tgz"], "/opt/");
+    add.unpack_archives = true;
     let error = copy(&snapshotter, &base, &tree, &add).unwrap_err();
-    assert!(error.to_string().contains("local archive"), "{error}");
+    let text = format!("{:#}", anyhow::Error::new(error));
+    assert!(
+        text.contains("evil.tgz") && text.contains("escape.txt"),
+        "{text}"
+    );
 }
 
 #[test]
