@@ -306,7 +306,9 @@ fn sandbox_hides_the_host_and_refuses_escapes() {
              RUN ! sh -c 'echo h > /proc/sysrq-trigger' 2>/dev/null && touch /sysrq-refused\n\
              RUN ! mount --bind / /mnt 2>/dev/null && ! mount -t proc proc /mnt 2>/dev/null && touch /mount-refused\n\
              RUN ! mknod /blk b 8 0 2>/dev/null && touch /mknod-refused\n\
-             RUN hostname > /hostname.txt\n",
+             RUN hostname > /hostname.txt\n\
+             RUN trap 'echo forwarded > /signal.txt; exit 0' TERM; kill -TERM 1; sleep 5 & wait\n\
+             RUN (sleep 0 &); sleep 1; ps -o stat | grep -c Z > /zombies.txt || true\n",
             registry.busybox
         ),
     );
@@ -332,6 +334,8 @@ fn sandbox_hides_the_host_and_refuses_escapes() {
         );
     }
     assert_eq!(files["/hostname.txt"].data, b"xbsandbox\n");
+    assert_eq!(files["/signal.txt"].data, b"forwarded\n", "pid 1 passes signals on");
+    assert_eq!(files["/zombies.txt"].data, b"0\n", "pid 1 reaps orphans");
 }
 
 #[test]

@@ -30,7 +30,7 @@ mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root"
 cp "$busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
 for applet in sh ash cat chmod chown cp cut dd echo env false grep head hostname id \
-    ln ls mkdir mknod mount mv ps readlink rm rmdir sed sleep sort stat tail test \
+    kill ln ls mkdir mknod mount mv ps readlink rm rmdir sed sleep sort stat tail test \
     touch tr true umount uname wc; do
     ln -s busybox "$root/bin/$applet"
 done

@@ -12,8 +12,8 @@ use std::os::fd::{AsFd as _, AsRawFd as _, OwnedFd};
 use std::path::Path;
 
 use nix::sched::CloneFlags;
-use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitStatus, waitpid};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Gid, Pid, Uid};
 
 use super::report::{SetupFailure, StatusLine, StatusWriter};
@@ -172,6 +172,9 @@ fn start_command(
     status.send(&StatusLine::Created(created));
     let hardening = crate::hardening::Hardening::prepare(&spec.hardening)
         .map_err(|error| SetupFailure::other("prepare hardening", "", error.to_string()))?;
+    supervised_signals()
+        .thread_block()
+        .map_err(|error| SetupFailure::new("block signals", "", error))?;
     let (error_read, error_write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|error| SetupFailure::new("make a pipe", "", error))?;
     let stdin = match &spec.stdin {
@@ -206,17 +209,47 @@ fn start_command(
     }
 }
 
+/// The signals pid 1 takes with `sigwait`: children ending, and those it
+/// passes on to the command.
+fn supervised_signals() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in [
+        Signal::SIGCHLD,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+    ] {
+        set.add(signal);
+    }
+    set
+}
+
 /// Reaps every child (orphans are re-parented to pid 1) until `command`
-/// ends; returns its status as a shell would.
+/// ends, passing other signals on to it; returns its status as a shell
+/// would. The signals are blocked since before the fork.
 fn reap_until(command: Pid) -> i32 {
+    let signals = supervised_signals();
     loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(WaitStatus::Exited(pid, code)) if pid == command => return code,
-            Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
-                return 128 + signal as i32;
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == command => return code,
+                Ok(WaitStatus::Signaled(pid, signal, _)) if pid == command => {
+                    return 128 + signal as i32;
+                }
+                Ok(WaitStatus::StillAlive) => break,
+                Ok(_) | Err(nix::Error::EINTR) => {}
+                Err(_) => return SETUP_FAILED,
             }
-            Ok(_) | Err(nix::Error::EINTR) => {}
-            Err(_) => return SETUP_FAILED,
+        }
+        match signals.wait() {
+            Ok(Signal::SIGCHLD) | Err(_) => {}
+            Ok(signal) => {
+                let _ = nix::sys::signal::kill(command, signal);
+            }
         }
     }
 }
@@ -270,6 +303,9 @@ fn exec_command(
     stdin: Option<&OwnedFd>,
     error_pipe: &OwnedFd,
 ) -> SetupFailure {
+    if let Err(error) = supervised_signals().thread_unblock() {
+        return SetupFailure::new("unblock signals", "", error);
+    }
     let gids: Vec<Gid> = spec
         .additional_gids
         .iter()
