@@ -308,7 +308,10 @@ fn sandbox_hides_the_host_and_refuses_escapes() {
              RUN ! mknod /blk b 8 0 2>/dev/null && touch /mknod-refused\n\
              RUN hostname > /hostname.txt\n\
              RUN trap 'echo forwarded > /signal.txt; exit 0' TERM; kill -TERM 1; sleep 5 & wait\n\
-             RUN (sleep 0 &); sleep 1; ps -o stat | grep -c Z > /zombies.txt || true\n",
+             RUN (sleep 0 &); sleep 1; ps -o stat | grep -c Z > /zombies.txt || true\n\
+             RUN grep NoNewPrivs /proc/self/status > /nnp.txt\n\
+             USER nobody\n\
+             RUN sh -c 'ulimit -n' > /tmp/nofile.txt\n",
             registry.busybox
         ),
     );
@@ -334,8 +337,20 @@ fn sandbox_hides_the_host_and_refuses_escapes() {
         );
     }
     assert_eq!(files["/hostname.txt"].data, b"xbsandbox\n");
-    assert_eq!(files["/signal.txt"].data, b"forwarded\n", "pid 1 passes signals on");
+    assert_eq!(
+        files["/signal.txt"].data, b"forwarded\n",
+        "pid 1 passes signals on"
+    );
     assert_eq!(files["/zombies.txt"].data, b"0\n", "pid 1 reaps orphans");
+    // no_new_privs: the kernel ignores setuid bits and file capabilities on
+    // exec, so a setuid binary gains nothing. (Busybox drops setuid itself,
+    // so running one would not tell the two apart.)
+    assert_eq!(files["/nnp.txt"].data, b"NoNewPrivs:\t1\n");
+    let nofile: u64 = String::from_utf8_lossy(&files["/tmp/nofile.txt"].data)
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(nofile >= 1024, "open files limit {nofile}");
 }
 
 #[test]

@@ -45,14 +45,15 @@ pub(super) fn write_file(
         })?;
         let mut out = BufWriter::new(file);
         write(&mut out)?;
-        let file = out.into_inner().map_err(|error| Error::WriteOutput {
-            path: temp.clone(),
-            source: error.into_error(),
-        })?;
-        file.sync_all().map_err(|source| Error::WriteOutput {
-            path: temp.clone(),
-            source,
-        })
+        // No fsync: an output can be written again, and syncing a large
+        // archive costs as much as writing it (buildx does not either).
+        // The rename still keeps a half-written file from showing.
+        out.into_inner()
+            .map(drop)
+            .map_err(|error| Error::WriteOutput {
+                path: temp.clone(),
+                source: error.into_error(),
+            })
     })();
     if let Err(error) = result {
         discard(&temp);

@@ -170,6 +170,134 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// Uncompressed bytes per gzip chunk compressed on its own thread.
+const GZIP_CHUNK: usize = 1024 * 1024;
+
+/// Fills `buffer` from `reader` as far as it goes; returns the length.
+fn read_chunk(reader: &mut impl Read, buffer: &mut [u8]) -> Result<usize, StreamError> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(StreamError::Read(error)),
+        }
+    }
+    Ok(filled)
+}
+
+/// Raw deflate of one chunk: sync-flushed (byte-aligned, not final) so
+/// chunks concatenate into one stream, or finished when `last`.
+fn deflate_chunk(data: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
+    let level = if is_incompressible(data)? { 0 } else { level };
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(data.len() / 2 + 64),
+        flate2::Compression::new(level),
+    );
+    encoder.write_all(data)?;
+    if last {
+        return encoder.finish();
+    }
+    encoder.flush()?;
+    Ok(std::mem::take(encoder.get_mut()))
+}
+
+/// Bytes of a chunk tried at the fastest level to judge it.
+const SAMPLE: usize = 64 * 1024;
+
+/// Whether a chunk looks already compressed or random: its first
+/// [`SAMPLE`] bytes shrink by less than 2% at the fastest level. Such a
+/// chunk is stored as is (as klauspost/compress, BuildKit's deflate, skips
+/// incompressible data), which costs a copy instead of a search.
+fn is_incompressible(data: &[u8]) -> io::Result<bool> {
+    if data.len() < SAMPLE {
+        return Ok(false);
+    }
+    let sample = &data[..SAMPLE];
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(SAMPLE + 64),
+        flate2::Compression::new(1),
+    );
+    encoder.write_all(sample)?;
+    let compressed = encoder.finish()?.len();
+    Ok(compressed * 100 > SAMPLE * 98)
+}
+
+/// gzip on every core, as pigz does: the stream is cut into chunks that
+/// are deflated in parallel (a few at a time, so memory stays bounded) and
+/// joined into one ordinary gzip member. The output depends only on the
+/// input and the level.
+fn gzip_in_parallel<W: Write>(
+    mut uncompressed: impl Read,
+    level: u32,
+    output: W,
+) -> Result<(CompressedLayer, W), StreamError> {
+    let mut output = Digester::new(output);
+    // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown
+    output
+        .write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
+        .map_err(StreamError::Write)?;
+    let mut diff_id = Sha256::new();
+    let mut crc = crc32fast::Hasher::new();
+    let mut total: u64 = 0;
+    let in_flight = rayon::current_num_threads().max(1) * 2;
+    let mut buffers: Vec<Vec<u8>> = (0..in_flight).map(|_| vec![0_u8; GZIP_CHUNK]).collect();
+    let mut finished = false;
+    while !finished {
+        let mut lengths = Vec::with_capacity(in_flight);
+        for buffer in &mut buffers {
+            let length = read_chunk(&mut uncompressed, buffer)?;
+            lengths.push(length);
+            if length < GZIP_CHUNK {
+                finished = true;
+                break;
+            }
+        }
+        let count = lengths.len();
+        let chunks: Vec<&[u8]> = buffers
+            .iter()
+            .zip(&lengths)
+            .map(|(buffer, length)| &buffer[..*length])
+            .collect();
+        for chunk in &chunks {
+            diff_id.update(chunk);
+            crc.update(chunk);
+            total += chunk.len() as u64;
+        }
+        let compressed: Vec<Vec<u8>> = chunks
+            .par_iter()
+            .enumerate()
+            .map(|(index, chunk)| deflate_chunk(chunk, level, finished && index + 1 == count))
+            .collect::<io::Result<_>>()
+            .map_err(StreamError::Write)?;
+        for block in &compressed {
+            output.write_all(block).map_err(StreamError::Write)?;
+        }
+    }
+    output
+        .write_all(&crc.finalize().to_le_bytes())
+        .map_err(StreamError::Write)?;
+    // ISIZE is the length modulo 2^32.
+    let size_mod = u32::try_from(total & u64::from(u32::MAX)).expect("masked to 32 bits");
+    output
+        .write_all(&size_mod.to_le_bytes())
+        .map_err(StreamError::Write)?;
+    let (digest, size, mut output) = output.finish();
+    output.flush().map_err(StreamError::Write)?;
+    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()))
+        .parse()
+        .expect("a sha256 sum formats as a digest");
+    Ok((
+        CompressedLayer {
+            digest,
+            size,
+            diff_id,
+        },
+        output,
+    ))
+}
+
 /// Streams `uncompressed` through `compression` into `output`, returning
 /// the blob digest and size and the layer's diff id.
 pub fn compress_layer<W: Write>(
@@ -177,6 +305,10 @@ pub fn compress_layer<W: Write>(
     compression: Compression,
     output: W,
 ) -> Result<(CompressedLayer, W), StreamError> {
+    if compression.kind == CompressionKind::Gzip {
+        let level = compression.effective_level().unsigned_abs();
+        return gzip_in_parallel(uncompressed, level, output);
+    }
     let mut encoder =
         Encoder::new(Digester::new(output), compression).map_err(StreamError::Write)?;
     let mut diff_id = Sha256::new();
@@ -334,6 +466,30 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn parallel_gzip_is_one_ordinary_member_and_deterministic() {
+        // Several chunks, some compressible, ending mid-chunk.
+        let mut data = Vec::new();
+        for i in 0..(3 * GZIP_CHUNK + 12_345) {
+            data.push(
+                u8::try_from((i * 7919) % 251).unwrap() ^ u8::try_from(i / 4096 % 2).unwrap(),
+            );
+        }
+        for input in [&data[..], &data[..GZIP_CHUNK], &[][..]] {
+            let (first, bytes) = gzip_in_parallel(input, 6, Vec::new()).unwrap();
+            let (second, again) = gzip_in_parallel(input, 6, Vec::new()).unwrap();
+            assert_eq!(bytes, again);
+            assert_eq!(first.digest, second.digest);
+            // A single-member reader sees everything: one gzip member.
+            let mut plain = Vec::new();
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+            assert_eq!(plain, input);
+            assert_eq!(first.diff_id, Digest::of(input));
+        }
+    }
+
     fn sample_tar() -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         let mut header = tar::Header::new_gnu();
@@ -352,7 +508,7 @@ mod tests {
         match kind {
             CompressionKind::Uncompressed => out.extend_from_slice(bytes),
             CompressionKind::Gzip => {
-                flate2::read::GzDecoder::new(bytes)
+                flate2::read::MultiGzDecoder::new(bytes)
                     .read_to_end(&mut out)
                     .unwrap();
             }

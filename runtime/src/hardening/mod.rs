@@ -1,7 +1,7 @@
 //! What a sandboxed command may still do, applied by its process right
 //! before exec, in this order (as runc does): supplementary groups and gid,
 //! then `PR_SET_KEEPCAPS` so the uid switch keeps the permitted set, the
-//! uid, then `no_new_privs`, the capability sets ([`capabilities`]) and the
+//! uid, then the open-files limit, `no_new_privs`, the capability sets ([`capabilities`]) and the
 //! seccomp filters ([`seccomp`]), compiled before fork.
 
 mod capabilities;
@@ -92,6 +92,7 @@ impl Hardening {
 
     /// After the uid switch, the last thing before exec.
     pub(crate) fn apply(&self) -> Result<(), HardeningError> {
+        raise_open_files();
         if self.spec.no_new_privileges {
             nix::sys::prctl::set_no_new_privs().map_err(|source| HardeningError::Prctl {
                 what: "no_new_privs",
@@ -104,5 +105,17 @@ impl Hardening {
                 .map_err(|error| HardeningError::ApplySeccomp(error.to_string()))?;
         }
         Ok(())
+    }
+}
+
+/// Open files: as many as container runtimes give (1048576), or the hard
+/// limit this process has when it may not raise it.
+fn raise_open_files() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const WANTED: u64 = 1_048_576;
+    if setrlimit(Resource::RLIMIT_NOFILE, WANTED, WANTED).is_err() {
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
     }
 }

@@ -103,7 +103,7 @@ impl BuildExecutor<'_> {
         for (index, descriptor) in descriptors.iter().enumerate() {
             let blob = self.store.open_blob(&descriptor.digest)?;
             let reader: Box<dyn Read> = match layer_compression(&descriptor.media_type) {
-                Some(CompressionKind::Gzip) => Box::new(flate2::read::GzDecoder::new(blob)),
+                Some(CompressionKind::Gzip) => Box::new(flate2::read::MultiGzDecoder::new(blob)),
                 Some(CompressionKind::Zstd) => {
                     Box::new(zstd::stream::read::Decoder::new(blob).map_err(|source| {
                         ExecuteError::DecompressLayer {
