@@ -29,6 +29,8 @@ if [ "$(id -u)" = 0 ]; then
   id "$TEST_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$TEST_USER"
   id "$TEST_USER_NOSUB" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$TEST_USER_NOSUB"
   grep -q "^$TEST_USER:" /etc/subuid 2>/dev/null || usermod --add-subuids 200000-265535 "$TEST_USER"
+  # useradd may hand out ranges on its own; this user must have none.
+  sed -i "/^$TEST_USER_NOSUB:/d" /etc/subuid /etc/subgid
   grep -q "^$TEST_USER:" /etc/subgid 2>/dev/null || usermod --add-subgids 200000-265535 "$TEST_USER"
 fi
 
@@ -68,6 +70,9 @@ linkage=$(ldd "$binary" 2>&1 || true)
 echo "ldd: $linkage"
 grep -q 'not a dynamic executable' <<<"$linkage"
 "$binary" version
+
+step "bench smoke (one round, the smallest case, xb only)"
+python3 bench/run.py --smoke --xb "$binary"
 
 step "README command 1: a sample build from testdata"
 sample_dir=$(mktemp -d)
