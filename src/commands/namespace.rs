@@ -21,12 +21,9 @@ pub(super) fn enter() -> Entered {
         return Entered::Continue;
     }
     match xb_runtime::userns::enter_build_namespace() {
-        Ok(xb_runtime::userns::Entry::Already(namespace)) => {
-            if let Some(limitation) = namespace.limitation() {
-                tracing::warn!("{limitation}");
-            }
-            Entered::Continue
-        }
+        // What a caller-only namespace cannot do is said by the first RUN
+        // that meets it, as a warning of that step.
+        Ok(xb_runtime::userns::Entry::Already(_)) => Entered::Continue,
         Ok(xb_runtime::userns::Entry::Reexecuted(status)) => {
             let code = status
                 .code()

@@ -57,7 +57,11 @@ pub fn export_local(rootfs: &Rootfs<'_>, dest: &Path) -> Result<(), Error> {
             let mut archive = tar::Archive::new(reader);
             archive.set_preserve_permissions(true);
             archive.set_preserve_mtime(true);
-            archive.set_preserve_ownerships(nix::unistd::geteuid().is_root());
+            // Owners only where they can be given: real root, or root in
+            // a user namespace with subordinate ids (not the caller alone).
+            archive.set_preserve_ownerships(
+                xb_snapshotter::DiskOwnership::detect().is_ok_and(|disk| disk.privileged),
+            );
             archive.set_overwrite(true);
             let unpacked = archive.unpack(target).map_err(|source| Error::Extract {
                 path: target.to_owned(),

@@ -139,6 +139,10 @@ pub enum ExecuteError {
         /// The command's last output lines.
         tail: String,
     },
+    #[error(
+        "USER {user} cannot run here: this build's user namespace maps only root (no subordinate ids for this user; add them to /etc/subuid and /etc/subgid)"
+    )]
+    OnlyRootMapped { user: String },
     #[error("mount at {target}: {message}")]
     Mount { target: String, message: String },
     #[error("secret {id}: not provided (pass --secret id={id},src=FILE or id={id},env=VAR)")]

@@ -101,6 +101,21 @@ impl BuildExecutor<'_> {
                 read_text(view.as_ref(), "/etc/group").as_deref(),
             )?;
             drop(view);
+            let event_id = event::VertexId(self.event_offset + id.0 as u64);
+            if self.run.caller_only {
+                if identity.uid != 0 || identity.gid != 0 {
+                    return Err(ExecuteError::OnlyRootMapped {
+                        user: exec.user.clone().unwrap_or_default(),
+                    });
+                }
+                if self.run.first_caller_only_step() {
+                    self.reporter.on_vertex_warning(
+                        event_id,
+                        "no subordinate ids for this user (see /etc/subuid): RUN steps run as root only, and their chown calls change nothing",
+                        super::now(),
+                    );
+                }
+            }
             let mut env = command_environment(&exec.env, &identity.home);
             let mounts = PreparedMounts::prepare(self, exec, inputs, &mut env)?;
             let network = match (exec.network, self.run.network_none) {
@@ -143,7 +158,6 @@ impl BuildExecutor<'_> {
                         ..xb_runtime::HardeningSpec::default()
                     },
                 };
-                let event_id = event::VertexId(self.event_offset + id.0 as u64);
                 let tail = Mutex::new(Tail::default());
                 let result = xb_runtime::Sandbox::run(&spec, &mut |stream, bytes| {
                     tail.lock().expect("no panic while held").push(bytes);

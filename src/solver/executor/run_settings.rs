@@ -58,11 +58,19 @@ pub struct RunSettings {
     pub secrets: BTreeMap<String, SecretSource>,
     /// `--ssh id=paths`; empty paths mean `$SSH_AUTH_SOCK`.
     pub ssh: BTreeMap<String, Vec<PathBuf>>,
+    /// Set once the caller-only limitation was reported.
+    pub caller_only_said: AtomicBool,
     /// Set once overlayfs was refused; RUNs use copies from then on.
     pub overlay_refused: AtomicBool,
 }
 
 impl RunSettings {
+    /// True the first time it is asked, so the caller-only limitation is
+    /// reported once per build.
+    pub fn first_caller_only_step(&self) -> bool {
+        !self.caller_only_said.swap(true, Ordering::Relaxed)
+    }
+
     /// The isolation for the next RUN.
     pub fn isolation(&self) -> xb_runtime::Isolation {
         let chroot = self.isolation == IsolationChoice::Chroot
