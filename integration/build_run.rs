@@ -287,6 +287,25 @@ fn cache_mounts_persist_and_secrets_leave_no_trace() {
         "the secret is in the config or history"
     );
 
+    // `xb prune --all` empties cache mounts, as BuildKit's does.
+    let store = context.path().join("store").display().to_string();
+    context
+        .run(&["prune", "--all", "--force", "--root", &store])
+        .assert_success();
+    context.write("Dockerfile", &dockerfile(3));
+    build(
+        &context,
+        &[
+            "--secret",
+            "id=tok,src=token.txt",
+            "-o",
+            "type=oci,dest=pruned.tar",
+        ],
+    )
+    .assert_success();
+    let files = oci_archive_filesystem(&context.path().join("pruned.tar"));
+    assert_eq!(files["/runs"].data, b"3\n", "the cache was emptied");
+
     // Without --secret the mount is skipped (it is not `required`), so the
     // step fails on the missing file, with the shell's words in the error.
     let missing = build(&context, &["-o", "type=oci,dest=three.tar", "--no-cache"]);

@@ -179,7 +179,8 @@ fn prune_removes_old_entries_and_keeps_tags_without_all() {
 
     let run = context.run(&["prune", "--root", root, "--all", "--force"]);
     run.assert_success();
-    assert!(run.stdout.contains("refs       1"), "{}", run.stdout);
+    assert!(run.stdout.contains("refs          1"), "{}", run.stdout);
+    assert!(run.stdout.contains("cache-mounts  0"), "{}", run.stdout);
     let run = context.run(&["du", "--root", root]);
     run.assert_success();
     assert!(run.stdout.ends_with("Total:\t0B\n"), "{}", run.stdout);

@@ -36,6 +36,7 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         .into());
     }
     let mut swept = SweepReport::default();
+    let mut caches = (0_u64, 0_u64);
     let report = if root.exists() {
         let store = Store::open(&root).with_context(|| format!("open store {}", root.display()))?;
         let context = || format!("prune store {}", root.display());
@@ -58,6 +59,9 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         };
         swept = sweep_snapshots(&store, &snapshotter, grace)
             .with_context(|| format!("remove unused layers from {}", root.display()))?;
+        if options.all {
+            caches = remove_cache_mounts(&store.dir("cache-mounts")?)?;
+        }
         report
     } else {
         PruneReport::default()
@@ -80,12 +84,19 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         swept.removed.to_string(),
         format_size(swept.reclaimed),
     ]);
+    if options.all {
+        rows.push(vec![
+            "cache-mounts".to_owned(),
+            caches.0.to_string(),
+            format_size(caches.1),
+        ]);
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(table(&rows, 2).as_bytes())?;
     writeln!(
         out,
         "Total:  reclaimed {}",
-        format_size(report.reclaimed + swept.reclaimed)
+        format_size(report.reclaimed + swept.reclaimed + caches.1)
     )?;
     Ok(ExitStatus::Success)
 }
@@ -153,6 +164,43 @@ fn confirm(all: bool) -> anyhow::Result<bool> {
         answer.trim().to_ascii_lowercase().as_str(),
         "y" | "yes"
     ))
+}
+
+/// Bytes under `path` (files only; symlinks not followed).
+fn tree_size(path: &std::path::Path) -> u64 {
+    let Ok(metadata) = fs_err::symlink_metadata(path) else {
+        return 0;
+    };
+    if !metadata.is_dir() {
+        return metadata.len();
+    }
+    fs_err::read_dir(path).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|entry| tree_size(&entry.path()))
+            .sum()
+    })
+}
+
+/// `--all`: `RUN --mount=type=cache` directories go too, as BuildKit's
+/// `prune --all` removes cache mounts. Returns how many and their bytes.
+fn remove_cache_mounts(dir: &std::path::Path) -> anyhow::Result<(u64, u64)> {
+    let mut removed = (0, 0);
+    for entry in fs_err::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "lock")
+        {
+            continue;
+        }
+        let size = tree_size(&path);
+        fs_err::remove_dir_all(&path)
+            .with_context(|| format!("remove cache mount {}", path.display()))?;
+        removed.0 += 1;
+        removed.1 += size;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
