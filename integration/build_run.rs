@@ -519,3 +519,25 @@ fn chroot_isolation_runs_steps_without_namespaces() {
     run.assert_exit(1);
     assert!(run.stderr.contains("needs namespaces"), "{}", run.stderr);
 }
+
+#[test]
+fn cache_mount_from_a_stage_starts_with_its_files() {
+    let Some(registry) = busybox_registry() else {
+        return;
+    };
+    let context = TestContext::new();
+    context.write(
+        "Dockerfile",
+        &format!(
+            "FROM {base} AS seed\n\
+             RUN mkdir -p /data && echo seeded > /data/hello\n\
+             FROM {base}\n\
+             RUN --mount=type=cache,id=seeded,target=/c,from=seed,source=/data cat /c/hello > /seen && echo more >> /c/hello\n",
+            base = registry.busybox
+        ),
+    );
+    build(&context, &["-o", "type=oci,dest=out.tar"]).assert_success();
+    let files = oci_archive_filesystem(&context.path().join("out.tar"));
+    assert_eq!(files["/seen"].data, b"seeded\n");
+    assert!(!files.contains_key("/c/hello"), "the cache is no layer's");
+}

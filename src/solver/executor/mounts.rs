@@ -167,13 +167,10 @@ impl PreparedMounts {
                 seed,
                 owner,
             } => {
-                if seed.is_some() {
-                    return Err(mount_error(
-                        target,
-                        "a cache mount seeded with from= is not supported yet",
-                    ));
-                }
-                let dir = self.cache_dir(executor, id, *sharing, *owner, target)?;
+                let seed = seed
+                    .as_ref()
+                    .map(|(input, source)| (&inputs[*input], source.as_str()));
+                let dir = self.cache_dir(executor, id, *sharing, *owner, seed, target)?;
                 self.mounts.push(xb_runtime::Mount::Bind {
                     source: dir,
                     target: target.clone(),
@@ -253,6 +250,7 @@ impl PreparedMounts {
         id: &str,
         sharing: CacheSharing,
         owner: MountOwner,
+        seed: Option<(&Output, &str)>,
         target: &str,
     ) -> Result<PathBuf, ExecuteError> {
         let root = executor.store.dir("cache-mounts")?;
@@ -281,16 +279,14 @@ impl PreparedMounts {
                     let private = self
                         .files_dir(executor)?
                         .join(format!("cache-{}", self.mounts.len()));
-                    fs_err::create_dir(&private).map_err(io_error(target, &private))?;
-                    apply_owner(&private, owner, target)?;
+                    make_cache_dir(executor, &private, owner, seed, target)?;
                     return Ok(private);
                 }
             }
         };
         if !dir.is_dir() {
             let staging = root.join(format!("{name}.new-{}", std::process::id()));
-            fs_err::create_dir_all(&staging).map_err(io_error(target, &staging))?;
-            apply_owner(&staging, owner, target)?;
+            make_cache_dir(executor, &staging, owner, seed, target)?;
             if let Err(error) = fs_err::rename(&staging, &dir) {
                 let _ = fs_err::remove_dir(&staging);
                 if !dir.is_dir() {
@@ -300,4 +296,34 @@ impl PreparedMounts {
         }
         Ok(dir)
     }
+}
+
+/// Makes a new cache directory at `path`: a copy of `source` in the seed
+/// input (`from=`, `source=`) when given, else empty with `owner`.
+fn make_cache_dir(
+    executor: &BuildExecutor<'_>,
+    path: &Path,
+    owner: MountOwner,
+    seed: Option<(&Output, &str)>,
+    target: &str,
+) -> Result<(), ExecuteError> {
+    if let Some((input, source)) = seed {
+        // A copy of the input's tree, private to us; its `source` directory
+        // is moved into place and the rest dropped with the snapshot.
+        let copy = executor
+            .snapshotter
+            .prepare_run(input.top(), xb_snapshotter::Backend::Native)?;
+        if let RunRoot::Directory(root) = copy.root() {
+            let from = root.join(source.trim_start_matches('/'));
+            if from.is_dir() {
+                return fs_err::rename(&from, path).map_err(io_error(target, &from));
+            }
+        }
+        return Err(mount_error(
+            target,
+            format!("cache source {source:?} is not a directory in from="),
+        ));
+    }
+    fs_err::create_dir_all(path).map_err(io_error(target, path))?;
+    apply_owner(path, owner, target)
 }
