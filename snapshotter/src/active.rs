@@ -233,26 +233,6 @@ mod tests {
         snapshotter.apply(&tar[..], None).unwrap().id
     }
 
-    /// Entry names with owner and mode as a tar lists them.
-    fn tar_listing(tar: &[u8]) -> Vec<String> {
-        let mut archive = tar::Archive::new(tar);
-        archive
-            .entries()
-            .unwrap()
-            .map(|entry| {
-                let entry = entry.unwrap();
-                let header = entry.header();
-                format!(
-                    "{} {}:{} {:o}",
-                    String::from_utf8_lossy(&entry.path_bytes()),
-                    header.uid().unwrap(),
-                    header.gid().unwrap(),
-                    header.mode().unwrap()
-                )
-            })
-            .collect()
-    }
-
     #[test]
     fn prepare_write_commit_shows_in_view_and_diff() {
         let (_dir, snapshotter) = store();
@@ -290,7 +270,7 @@ mod tests {
             .diff(&top, &mut tar, DiffOptions::default())
             .unwrap();
         assert_eq!(
-            tar_listing(&tar),
+            crate::testutil::tar_listing(&tar),
             [
                 "app/ 1000:1000 755",
                 "app/bin/ 0:0 755",

@@ -356,21 +356,7 @@ mod tests {
         snapshotter
             .diff(id, &mut tar, DiffOptions::default())
             .unwrap();
-        tar::Archive::new(&tar[..])
-            .entries()
-            .unwrap()
-            .map(|entry| {
-                let entry = entry.unwrap();
-                let header = entry.header();
-                format!(
-                    "{} {}:{} {:o}",
-                    String::from_utf8_lossy(&entry.path_bytes()),
-                    header.uid().unwrap(),
-                    header.gid().unwrap(),
-                    header.mode().unwrap()
-                )
-            })
-            .collect()
+        crate::testutil::tar_listing(&tar)
     }
 
     const EXPECTED_VIEW: [&str; 18] = [

@@ -9,6 +9,25 @@ use tar::{EntryType, Header};
 
 use crate::Snapshotter;
 
+/// Entry names with owner and mode (`path uid:gid mode`), as a tar lists them.
+pub(crate) fn tar_listing(tar: &[u8]) -> Vec<String> {
+    tar::Archive::new(tar)
+        .entries()
+        .expect("a tar")
+        .map(|entry| {
+            let entry = entry.expect("an entry");
+            let header = entry.header();
+            format!(
+                "{} {}:{} {:o}",
+                String::from_utf8_lossy(&entry.path_bytes()),
+                header.uid().expect("a uid"),
+                header.gid().expect("a gid"),
+                header.mode().expect("a mode")
+            )
+        })
+        .collect()
+}
+
 /// A fresh store in a temporary directory (kept alive by the returned guard).
 pub(crate) fn store() -> (tempfile::TempDir, Snapshotter) {
     let dir = tempfile::tempdir().unwrap();

@@ -166,22 +166,6 @@ fn confirm(all: bool) -> anyhow::Result<bool> {
     ))
 }
 
-/// Bytes under `path` (files only; symlinks not followed).
-fn tree_size(path: &std::path::Path) -> u64 {
-    let Ok(metadata) = fs_err::symlink_metadata(path) else {
-        return 0;
-    };
-    if !metadata.is_dir() {
-        return metadata.len();
-    }
-    fs_err::read_dir(path).map_or(0, |entries| {
-        entries
-            .flatten()
-            .map(|entry| tree_size(&entry.path()))
-            .sum()
-    })
-}
-
 /// `--all`: `RUN --mount=type=cache` directories go too, as BuildKit's
 /// `prune --all` removes cache mounts. Returns how many and their bytes.
 fn remove_cache_mounts(dir: &std::path::Path) -> anyhow::Result<(u64, u64)> {
@@ -194,7 +178,7 @@ fn remove_cache_mounts(dir: &std::path::Path) -> anyhow::Result<(u64, u64)> {
         {
             continue;
         }
-        let size = tree_size(&path);
+        let (_, size) = crate::store::measure_area(&path)?;
         fs_err::remove_dir_all(&path)
             .with_context(|| format!("remove cache mount {}", path.display()))?;
         removed.0 += 1;

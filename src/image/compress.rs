@@ -170,6 +170,27 @@ impl<W: Write> Write for Encoder<W> {
     }
 }
 
+/// The blob's digest and size from `output`, flushed, and the diff id from
+/// the hash of what went in.
+fn finish_layer<W: Write>(
+    output: Digester<W>,
+    diff_id: Sha256,
+) -> Result<(CompressedLayer, W), StreamError> {
+    let (digest, size, mut output) = output.finish();
+    output.flush().map_err(StreamError::Write)?;
+    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()))
+        .parse()
+        .expect("a sha256 sum formats as a digest");
+    Ok((
+        CompressedLayer {
+            digest,
+            size,
+            diff_id,
+        },
+        output,
+    ))
+}
+
 /// Uncompressed bytes per gzip chunk compressed on its own thread.
 const GZIP_CHUNK: usize = 1024 * 1024;
 
@@ -283,19 +304,7 @@ fn gzip_in_parallel<W: Write>(
     output
         .write_all(&size_mod.to_le_bytes())
         .map_err(StreamError::Write)?;
-    let (digest, size, mut output) = output.finish();
-    output.flush().map_err(StreamError::Write)?;
-    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()))
-        .parse()
-        .expect("a sha256 sum formats as a digest");
-    Ok((
-        CompressedLayer {
-            digest,
-            size,
-            diff_id,
-        },
-        output,
-    ))
+    finish_layer(output, diff_id)
 }
 
 /// Streams `uncompressed` through `compression` into `output`, returning
@@ -326,19 +335,7 @@ pub fn compress_layer<W: Write>(
             .map_err(StreamError::Write)?;
     }
     let digester = encoder.finish().map_err(StreamError::Write)?;
-    let (digest, size, mut output) = digester.finish();
-    output.flush().map_err(StreamError::Write)?;
-    let diff_id = format!("sha256:{}", hex::encode(diff_id.finalize()))
-        .parse()
-        .expect("a sha256 sum formats as a digest");
-    Ok((
-        CompressedLayer {
-            digest,
-            size,
-            diff_id,
-        },
-        output,
-    ))
+    finish_layer(digester, diff_id)
 }
 
 /// Opens a layer's uncompressed tar stream.

@@ -56,7 +56,7 @@ pub use blobs::{BlobReader, BlobWriter};
 pub use error::{Error, Result};
 pub use lock::KeyLock;
 pub use prune::{PruneOptions, PruneReport, default_cap};
-pub use usage::{EntryKind, KindUsage, Usage, UsageEntry};
+pub use usage::{EntryKind, KindUsage, Usage, UsageEntry, measure_area};
 
 use crate::graph::Digest;
 use lock::StoreLock;

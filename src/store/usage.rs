@@ -283,7 +283,7 @@ fn read_small(path: &Path) -> Result<Option<(u64, SystemTime, Vec<u8>)>> {
 /// The number of top-level children of an area and the bytes of everything
 /// under it. Hard links count once; what cannot be read (another user's
 /// layer files) is skipped.
-fn measure_area(path: &Path) -> Result<(u64, u64)> {
+pub fn measure_area(path: &Path) -> Result<(u64, u64)> {
     let children = list_dir(path)?;
     let mut seen = HashSet::new();
     let mut size = 0;

@@ -200,7 +200,7 @@ fn start_command(
         ForkResult::Parent { child } => {
             drop(error_write);
             drop(stdin);
-            let text = read_all(&error_read);
+            let text = super::report::read_to_end(&error_read);
             if let Ok(failure) = serde_json::from_slice::<SetupFailure>(text.trim_ascii()) {
                 return Err(failure);
             }
@@ -360,18 +360,4 @@ fn exec_command(
     let env: Vec<_> = spec.env.iter().map(|entry| to_c(entry)).collect();
     let Err(error) = nix::unistd::execve(&to_c(program), &args, &env);
     SetupFailure::new("exec", program, error)
-}
-
-/// Everything readable from `fd` until end of file.
-fn read_all(fd: &OwnedFd) -> Vec<u8> {
-    let mut text = Vec::new();
-    let mut buffer = [0_u8; 4096];
-    loop {
-        match nix::unistd::read(fd, &mut buffer) {
-            Ok(0) => return text,
-            Ok(read) => text.extend_from_slice(&buffer[..read]),
-            Err(nix::Error::EINTR) => {}
-            Err(_) => return text,
-        }
-    }
 }

@@ -157,16 +157,7 @@ fn set_inheritable(fd: &OwnedFd, inheritable: bool) -> Result<(), Error> {
 }
 
 fn read_lines(fd: &OwnedFd) -> Vec<String> {
-    let mut text = Vec::new();
-    let mut buffer = [0_u8; 4096];
-    loop {
-        match nix::unistd::read(fd, &mut buffer) {
-            Ok(0) => break,
-            Ok(read) => text.extend_from_slice(&buffer[..read]),
-            Err(nix::Error::EINTR) => {}
-            Err(_) => break,
-        }
-    }
+    let text = report::read_to_end(fd);
     String::from_utf8_lossy(&text)
         .lines()
         .map(str::to_owned)

@@ -92,3 +92,17 @@ impl StatusWriter {
         }
     }
 }
+
+/// Everything readable from `fd` until end of file (or an error).
+pub(crate) fn read_to_end(fd: &std::os::fd::OwnedFd) -> Vec<u8> {
+    let mut text = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    loop {
+        match nix::unistd::read(fd, &mut buffer) {
+            Ok(0) => return text,
+            Ok(read) => text.extend_from_slice(&buffer[..read]),
+            Err(nix::Error::EINTR) => {}
+            Err(_) => return text,
+        }
+    }
+}

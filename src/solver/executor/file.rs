@@ -49,10 +49,6 @@ impl SourceTree for EmptyTree {
     }
 }
 
-fn read_text(active: &ActiveSnapshot, path: &str) -> Option<String> {
-    std::io::read_to_string(active.lower().open(Path::new(path)).ok()?).ok()
-}
-
 fn write_error(path: &str) -> impl FnOnce(std::io::Error) -> ExecuteError + '_ {
     move |source| {
         ExecuteError::Copy(CopyError::WriteLayer {
@@ -94,8 +90,8 @@ impl BuildExecutor<'_> {
         self.cached_or(id, key, || {
             let base = &inputs[0];
             let mut active = self.snapshotter.prepare(base.top())?;
-            let passwd = read_text(&active, "/etc/passwd");
-            let group = read_text(&active, "/etc/group");
+            let passwd = super::read_text(Some(active.lower()), "/etc/passwd");
+            let group = super::read_text(Some(active.lower()), "/etc/group");
             let resolve = |owner: &Option<Owner>| -> Result<Option<Ids>, ExecuteError> {
                 owner
                     .as_ref()

@@ -302,6 +302,11 @@ impl BuildExecutor<'_> {
     }
 }
 
+/// A small text file of a root filesystem (`/etc/passwd`), if it is there.
+fn read_text(root: Option<&xb_snapshotter::View>, path: &str) -> Option<String> {
+    std::io::read_to_string(root?.open(std::path::Path::new(path)).ok()?).ok()
+}
+
 fn now() -> SystemTime {
     SystemTime::now()
 }

@@ -5,7 +5,6 @@
 //! exits nonzero fails the vertex with its exit code and last output lines.
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -73,10 +72,6 @@ fn hosts_file() -> String {
     format!("127.0.0.1\tlocalhost {SANDBOX_HOSTNAME}\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 }
 
-fn read_text(root: Option<&xb_snapshotter::View>, path: &str) -> Option<String> {
-    std::io::read_to_string(root?.open(Path::new(path)).ok()?).ok()
-}
-
 impl BuildExecutor<'_> {
     pub(super) fn run_exec(
         &self,
@@ -97,8 +92,8 @@ impl BuildExecutor<'_> {
                 .transpose()?;
             let identity = resolve_identity(
                 exec.user.as_deref(),
-                read_text(view.as_ref(), "/etc/passwd").as_deref(),
-                read_text(view.as_ref(), "/etc/group").as_deref(),
+                super::read_text(view.as_ref(), "/etc/passwd").as_deref(),
+                super::read_text(view.as_ref(), "/etc/group").as_deref(),
             )?;
             drop(view);
             let event_id = event::VertexId(self.event_offset + id.0 as u64);
