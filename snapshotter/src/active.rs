@@ -128,6 +128,55 @@ impl ActiveSnapshot {
         Ok(())
     }
 
+    /// Puts at `path` (whose parent exists in the upper directory, and
+    /// nothing at `path` itself) the file of the same path in committed
+    /// snapshot `from`, as a hard link, when that file already carries on
+    /// disk what writing it anew and setting `uid`, `gid`, `mode` and
+    /// `mtime` would give. Saves writing content that did not change (and,
+    /// on file systems slow to hand out inodes, creating one). The caller
+    /// vouches that the content is the one wanted. Says whether it linked;
+    /// when it did not, nothing changed.
+    ///
+    /// Committed snapshots are never written to again, so sharing their
+    /// files is safe: an overlay over either copies up before writing.
+    pub fn reuse_file(
+        &mut self,
+        path: &Path,
+        from: &SnapshotId,
+        owner: (u32, u32),
+        mode: u32,
+        mtime: i64,
+    ) -> Result<bool> {
+        let layer_path = LayerPath::from_user(path)?;
+        let mode = mode & 0o7777;
+        let from_fs = self.snapshotter.store().snapshot_dir(from).join("fs");
+        let source = disk_path(&from_fs, &layer_path);
+        let Some(metadata) = attrs::lstat(&source)? else {
+            return Ok(false);
+        };
+        let id_map = self.snapshotter.id_map();
+        let exact = self.snapshotter.privileged();
+        let as_wanted = metadata.file_type().is_file()
+            && id_map.container_uid(metadata.uid()) == owner.0
+            && id_map.container_gid(metadata.gid()) == owner.1
+            && attrs::permission_bits(&metadata) == attrs::disk_mode(mode, false, exact)
+            && metadata.mtime() == mtime
+            && metadata.mtime_nsec() == 0;
+        if !as_wanted {
+            return Ok(false);
+        }
+        let disk = disk_path(self.upper_dir(), &layer_path);
+        if fs_err::hard_link(&source, &disk).is_err() {
+            return Ok(false);
+        }
+        let record = self.entries.record_mut(&layer_path);
+        record.uid = None;
+        record.gid = None;
+        record.mode = (attrs::permission_bits(&metadata) != mode).then_some(mode);
+        record.mtime = None;
+        Ok(true)
+    }
+
     /// Sets an extended attribute the image gives `path` (kept in the
     /// layer's metadata, not on disk).
     pub fn set_xattr(&mut self, path: &Path, name: &str, value: &[u8]) -> Result<()> {
@@ -209,6 +258,7 @@ impl ActiveSnapshot {
 
 #[cfg(test)]
 mod tests {
+    use std::io::Read as _;
     use std::os::unix::fs::PermissionsExt as _;
 
     use super::*;
@@ -281,6 +331,85 @@ mod tests {
                 "var/cache/ 0:0 755",
                 "var/cache/.wh..wh..opq 0:0 0",
             ]
+        );
+    }
+
+    #[test]
+    fn reuse_file_links_only_a_file_that_already_looks_as_wanted() {
+        let (_dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        // The owner a file written by this process carries, so no override
+        // is needed whoever runs the test.
+        let own = (
+            snapshotter
+                .id_map()
+                .container_uid(nix::unistd::geteuid().as_raw()),
+            snapshotter
+                .id_map()
+                .container_gid(nix::unistd::getegid().as_raw()),
+        );
+        let mut first = snapshotter.prepare(Some(&base)).unwrap();
+        first.create_dir_all(Path::new("/app")).unwrap();
+        fs_err::write(first.upper_dir().join("app/data"), "v1").unwrap();
+        first
+            .set_owner(Path::new("/app/data"), own.0, own.1)
+            .unwrap();
+        first.set_mode(Path::new("/app/data"), 0o644).unwrap();
+        first.set_mtime(Path::new("/app/data"), 1_000).unwrap();
+        let first = first.commit().unwrap();
+
+        let mut second = snapshotter.prepare(Some(&base)).unwrap();
+        second.create_dir_all(Path::new("/app")).unwrap();
+        let data = Path::new("/app/data");
+        // Another time, mode or owner than the earlier file has: not linked.
+        assert!(!second.reuse_file(data, &first, own, 0o644, 2_000).unwrap());
+        assert!(!second.reuse_file(data, &first, own, 0o600, 1_000).unwrap());
+        assert!(
+            !second
+                .reuse_file(data, &first, (own.0 + 1, own.1), 0o644, 1_000)
+                .unwrap()
+        );
+        assert!(!second.upper_dir().join("app/data").exists());
+        // A path the earlier snapshot does not have: not linked.
+        assert!(
+            !second
+                .reuse_file(Path::new("/app/none"), &first, own, 0o644, 1_000)
+                .unwrap()
+        );
+
+        assert!(second.reuse_file(data, &first, own, 0o644, 1_000).unwrap());
+        let second = second.commit().unwrap();
+        let view = snapshotter.view(&second).unwrap();
+        let stat = view.metadata(data).unwrap().unwrap();
+        assert_eq!(
+            (stat.uid, stat.gid, stat.mode, stat.mtime, stat.size),
+            (own.0, own.1, 0o644, 1_000, 2)
+        );
+        let mut content = String::new();
+        view.open(data)
+            .unwrap()
+            .read_to_string(&mut content)
+            .unwrap();
+        assert_eq!(content, "v1");
+        let mut tar = Vec::new();
+        snapshotter
+            .diff(&second, &mut tar, DiffOptions::default())
+            .unwrap();
+        // Linked from another snapshot, the file is still a regular file in
+        // this layer's tar, not a link to a path the layer does not have.
+        assert_eq!(
+            crate::testutil::tar_listing(&tar),
+            [
+                "app/ 0:0 755".to_owned(),
+                format!("app/data {}:{} 644", own.0, own.1),
+            ]
+        );
+        let mut archive = tar::Archive::new(&tar[..]);
+        let mut entries = archive.entries().unwrap();
+        let file = entries.nth(1).unwrap().unwrap();
+        assert_eq!(
+            (file.header().entry_type(), file.header().size().unwrap()),
+            (tar::EntryType::Regular, 2)
         );
     }
 

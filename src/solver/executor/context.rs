@@ -8,22 +8,17 @@ use std::sync::{Arc, Mutex};
 use crate::frontend::ignore::IgnoreRules;
 use crate::graph::Digest;
 use crate::source::context::{
-    Checksums, ContextTree, cache_dir_name, checksum_tree, scan_context, selection_checksum,
+    ScannedContext, cache_dir_name, checksum_tree, scan_context, selection_checksum,
 };
 use crate::store::Store;
 
 use super::ExecuteError;
 
-struct Scanned {
-    tree: ContextTree,
-    checksums: Checksums,
-}
-
 /// One named local context (`context`, or a `--build-context` directory).
 pub struct LocalContext {
     root: PathBuf,
     rules: IgnoreRules,
-    scanned: Mutex<Option<Arc<Scanned>>>,
+    scanned: Mutex<Option<Arc<ScannedContext>>>,
 }
 
 impl LocalContext {
@@ -39,7 +34,8 @@ impl LocalContext {
         &self.root
     }
 
-    fn scanned(&self, store: &Store) -> Result<Arc<Scanned>, ExecuteError> {
+    /// The context scanned and checksummed (once per build).
+    pub fn scanned(&self, store: &Store) -> Result<Arc<ScannedContext>, ExecuteError> {
         let mut slot = self
             .scanned
             .lock()
@@ -50,7 +46,7 @@ impl LocalContext {
         let tree = scan_context(&self.root, &self.rules)?;
         let cache_dir = store.dir("context")?.join(cache_dir_name(tree.root()));
         let checksums = checksum_tree(&tree, Some(&cache_dir))?;
-        let scanned = Arc::new(Scanned { tree, checksums });
+        let scanned = Arc::new(ScannedContext { tree, checksums });
         *slot = Some(Arc::clone(&scanned));
         Ok(scanned)
     }

@@ -13,6 +13,7 @@ use xb_snapshotter::{ActiveSnapshot, DiffOptions};
 use crate::graph::{Digest, FileAction, FileOp, Owner, VertexId};
 use crate::solver::file::copy::{CopyError, SourceStat, SourceTree, copy_into};
 use crate::solver::file::owner::{Ids, resolve_owner};
+use crate::solver::file::reuse::Reuse;
 use crate::solver::file::source::{DirectoryTree, SnapshotTree};
 
 use super::{BuildExecutor, ExecuteError, Layer, Output};
@@ -26,6 +27,14 @@ struct FileKey<'a> {
     op: &'a FileOp,
     inputs: Vec<Digest>,
     selections: Vec<Digest>,
+}
+
+/// Names the earlier runs of one file op on one base layer.
+#[derive(Serialize)]
+struct ReuseKey<'a> {
+    kind: &'static str,
+    op: &'a FileOp,
+    base: Option<&'a str>,
 }
 
 /// Nothing at all: what `--from=scratch` offers.
@@ -99,10 +108,16 @@ impl BuildExecutor<'_> {
                     .transpose()
                     .map_err(ExecuteError::from)
             };
+            let hint = self.reuse_hint(file, base)?;
+            let mut reuse = Reuse::load(&hint);
             for action in &file.actions {
-                self.apply_action(&mut active, action, inputs, &resolve)?;
+                self.apply_action(&mut active, action, inputs, &resolve, &mut reuse)?;
             }
             let snapshot = active.commit()?;
+            if !reuse.is_empty() {
+                // A hint only: failing to keep it costs the next build time, not data.
+                let _ = reuse.save(&hint, &snapshot);
+            }
             let mut layers = base.layers.clone();
             layers.push(Layer {
                 snapshot,
@@ -118,12 +133,27 @@ impl BuildExecutor<'_> {
         })
     }
 
+    /// Where what this op's copies write is noted for the next run of the
+    /// same op on the same layers ([`Reuse`]).
+    fn reuse_hint(&self, file: &FileOp, base: &Output) -> Result<PathBuf, ExecuteError> {
+        let lineage = Self::key_of(&ReuseKey {
+            kind: "copy-reuse",
+            op: file,
+            base: base.top().map(xb_snapshotter::SnapshotId::as_str),
+        });
+        Ok(self
+            .store
+            .dir("copy-reuse")?
+            .join(format!("{}.json", lineage.hex())))
+    }
+
     fn apply_action(
         &self,
         active: &mut ActiveSnapshot,
         action: &FileAction,
         inputs: &[Output],
         resolve: &ResolveOwner<'_>,
+        reuse: &mut Reuse,
     ) -> Result<(), ExecuteError> {
         match action {
             FileAction::Copy(copy) => {
@@ -134,14 +164,29 @@ impl BuildExecutor<'_> {
                         .contexts
                         .get(name)
                         .ok_or_else(|| ExecuteError::UnknownContext(name.clone()))?;
-                    let tree =
-                        DirectoryTree::new(context.root()).with_ignore(context.rules().clone());
-                    copy_into(active, Some(self.snapshotter), &tree, copy, owner)?;
+                    let tree = DirectoryTree::new(context.root())
+                        .with_ignore(context.rules().clone())
+                        .with_scan(context.scanned(self.store)?);
+                    copy_into(
+                        active,
+                        Some(self.snapshotter),
+                        &tree,
+                        copy,
+                        owner,
+                        Some(reuse),
+                    )?;
                 } else if let Some(top) = source.top() {
                     let tree = SnapshotTree(self.snapshotter.view(top)?);
-                    copy_into(active, Some(self.snapshotter), &tree, copy, owner)?;
+                    copy_into(active, Some(self.snapshotter), &tree, copy, owner, None)?;
                 } else {
-                    copy_into(active, Some(self.snapshotter), &EmptyTree, copy, owner)?;
+                    copy_into(
+                        active,
+                        Some(self.snapshotter),
+                        &EmptyTree,
+                        copy,
+                        owner,
+                        None,
+                    )?;
                 }
             }
             FileAction::Mkdir {

@@ -15,6 +15,7 @@ use xb_snapshotter::{ActiveSnapshot, Snapshotter};
 use super::archive::{archive_kind, tar_stream};
 use super::chmod::{ChmodError, apply_mode};
 use super::owner::Ids;
+use super::reuse::Reuse;
 use super::source::SnapshotTree;
 use crate::frontend::ignore::IgnoreRules;
 use crate::graph::CopyAction;
@@ -56,6 +57,12 @@ pub trait SourceTree {
     /// Whether copied files keep the source's owners (stages and images do;
     /// the build context gives 0:0).
     fn keeps_owners(&self) -> bool;
+    /// A digest of regular file `path`'s content and permission bits, when
+    /// the tree knows it without reading the file (and knows the file has
+    /// not changed since); `None` otherwise.
+    fn fingerprint(&self, _path: &Path) -> Option<crate::graph::Digest> {
+        None
+    }
 }
 
 /// A copy that cannot be done.
@@ -184,16 +191,20 @@ struct Copier<'a> {
     /// `--exclude`, matched against paths relative to what is copied.
     exclude: Option<IgnoreRules>,
     owner: Option<Ids>,
+    reuse: Option<&'a mut Reuse>,
 }
 
 /// Runs `action` from `tree` into `active`, with `owner` already resolved
-/// from `--chown` in the destination's passwd and group files.
+/// from `--chown` in the destination's passwd and group files. With
+/// `reuse`, unchanged files an earlier run wrote are linked, and what this
+/// run writes is noted there.
 pub fn copy_into(
     active: &mut ActiveSnapshot,
     snapshotter: Option<&Snapshotter>,
     tree: &dyn SourceTree,
     action: &CopyAction,
     owner: Option<Ids>,
+    reuse: Option<&mut Reuse>,
 ) -> Result<(), CopyError> {
     let exclude = if action.exclude.is_empty() {
         None
@@ -229,6 +240,7 @@ pub fn copy_into(
         action,
         exclude,
         owner,
+        reuse,
     };
     for (source, pivot) in sources {
         // The named source itself is followed when it is a symlink.
@@ -341,6 +353,7 @@ impl Copier<'_> {
                 action: &unpacked,
                 exclude: None,
                 owner: self.owner,
+                reuse: None,
             };
             inner.copy_entry(root, &stat, dest, "")
         })();
@@ -420,18 +433,59 @@ impl Copier<'_> {
         if stat.kind == SourceKind::Symlink {
             let link = stat.link_target.clone().unwrap_or_default();
             fs_err::os::unix::fs::symlink(&link, &disk).map_err(write_error)?;
-        } else {
-            let mut reader = self.tree.open(source)?;
-            let mut file = fs_err::File::create(&disk).map_err(write_error)?;
-            std::io::copy(&mut reader, &mut file).map_err(|error| CopyError::ReadSource {
-                path: source.display().to_string(),
-                source: error,
-            })?;
+            return self.set_attributes(target, stat);
         }
-        self.set_attributes(target, stat)
+        if self.link_unchanged(source, stat, target)? {
+            return Ok(());
+        }
+        let mut reader = self.tree.open(source)?;
+        let mut file = fs_err::File::create(&disk).map_err(write_error)?;
+        std::io::copy(&mut reader, &mut file).map_err(|error| CopyError::ReadSource {
+            path: source.display().to_string(),
+            source: error,
+        })?;
+        drop(file);
+        self.set_attributes(target, stat)?;
+        if let Some(reuse) = self.reuse.as_deref_mut() {
+            // Asked after the read: a file changed meanwhile is not vouched for.
+            if let Some(fingerprint) = self.tree.fingerprint(source) {
+                reuse.record(&target.to_string_lossy(), fingerprint);
+            }
+        }
+        Ok(())
     }
 
-    fn set_attributes(&mut self, target: &Path, stat: &SourceStat) -> Result<(), CopyError> {
+    /// Links regular file `source` at `target` from the earlier run of this
+    /// copy when that run wrote the same file there; says whether it did.
+    fn link_unchanged(
+        &mut self,
+        source: &Path,
+        stat: &SourceStat,
+        target: &Path,
+    ) -> Result<bool, CopyError> {
+        if self.reuse.is_none() {
+            return Ok(false);
+        }
+        let Some(fingerprint) = self.tree.fingerprint(source) else {
+            return Ok(false);
+        };
+        let (ids, mode) = self.wanted(stat)?;
+        let key = target.to_string_lossy();
+        let reuse = self.reuse.as_deref_mut().expect("checked above");
+        let Some(earlier) = reuse.candidate(&key, &fingerprint).cloned() else {
+            return Ok(false);
+        };
+        let linked =
+            self.active
+                .reuse_file(target, &earlier, (ids.uid, ids.gid), mode, stat.mtime)?;
+        if linked {
+            reuse.record(&key, fingerprint);
+        }
+        Ok(linked)
+    }
+
+    /// The owner and permission bits the copy gives an entry.
+    fn wanted(&self, stat: &SourceStat) -> Result<(Ids, u32), CopyError> {
         let ids = self.owner.unwrap_or(if self.tree.keeps_owners() {
             Ids {
                 uid: stat.uid,
@@ -440,12 +494,17 @@ impl Copier<'_> {
         } else {
             Ids { uid: 0, gid: 0 }
         });
+        let mode = match &self.action.mode {
+            Some(mode) => apply_mode(mode, stat.mode, stat.kind == SourceKind::Dir)?,
+            None => stat.mode,
+        };
+        Ok((ids, mode))
+    }
+
+    fn set_attributes(&mut self, target: &Path, stat: &SourceStat) -> Result<(), CopyError> {
+        let (ids, mode) = self.wanted(stat)?;
         self.active.set_owner(target, ids.uid, ids.gid)?;
         if stat.kind != SourceKind::Symlink {
-            let mode = match &self.action.mode {
-                Some(mode) => apply_mode(mode, stat.mode, stat.kind == SourceKind::Dir)?,
-                None => stat.mode,
-            };
             self.active.set_mode(target, mode)?;
         }
         self.active.set_mtime(target, stat.mtime)?;

@@ -5,11 +5,13 @@
 use std::io::Read;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use xb_snapshotter::{EntryKind, EntryStat, View};
 
 use crate::frontend::ignore::IgnoreRules;
-use crate::source::context::open_in_context;
+use crate::graph::Digest;
+use crate::source::context::{ScannedContext, open_in_context};
 
 use super::copy::{CopyError, SourceKind, SourceStat, SourceTree, clean_absolute};
 
@@ -68,6 +70,7 @@ impl SourceTree for SnapshotTree {
 pub struct DirectoryTree {
     root: PathBuf,
     ignore: Option<IgnoreRules>,
+    scanned: Option<Arc<ScannedContext>>,
 }
 
 impl DirectoryTree {
@@ -75,7 +78,16 @@ impl DirectoryTree {
         Self {
             root: root.into(),
             ignore: None,
+            scanned: None,
         }
+    }
+
+    /// The scan of this directory made for the build's cache keys, which
+    /// lets [`SourceTree::fingerprint`] answer.
+    #[must_use]
+    pub fn with_scan(mut self, scanned: Arc<ScannedContext>) -> Self {
+        self.scanned = Some(scanned);
+        self
     }
 
     /// Files `.dockerignore` excludes are invisible to the copy.
@@ -208,6 +220,16 @@ impl SourceTree for DirectoryTree {
 
     fn keeps_owners(&self) -> bool {
         false
+    }
+
+    fn fingerprint(&self, path: &Path) -> Option<Digest> {
+        let scanned = self.scanned.as_ref()?;
+        if self.excluded(path) {
+            return None;
+        }
+        let now = fs_err::symlink_metadata(self.disk(path)).ok()?;
+        let relative = path.strip_prefix("/").unwrap_or(path).to_str()?;
+        scanned.fingerprint(relative, &now)
     }
 }
 

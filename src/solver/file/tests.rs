@@ -44,6 +44,7 @@ fn layer_entries(
             let kind = match header.entry_type() {
                 tar::EntryType::Directory => 'd',
                 tar::EntryType::Symlink => 'l',
+                tar::EntryType::Link => 'h',
                 _ => 'f',
             };
             let path = entry.path().unwrap().display().to_string();
@@ -132,7 +133,7 @@ fn copy(
         }
         None => None,
     };
-    copy_into(&mut active, Some(snapshotter), tree, action, owner)?;
+    copy_into(&mut active, Some(snapshotter), tree, action, owner, None)?;
     Ok(active.commit()?)
 }
 
@@ -445,4 +446,93 @@ fn parents_keeps_the_path_below_the_pivot() {
         &copy(&snapshotter, &base, &tree, &parents).unwrap(),
     );
     assert!(entries.contains_key("out/src/sub/c.txt"), "{entries:?}");
+}
+
+/// Scans `dir` as a build does, for copies that may reuse earlier files.
+fn scanned_tree(dir: &Path) -> DirectoryTree {
+    let rules = crate::frontend::ignore::IgnoreRules::default();
+    let tree = crate::source::context::scan_context(dir, &rules).unwrap();
+    let checksums = crate::source::context::checksum_tree(&tree, None).unwrap();
+    DirectoryTree::new(dir).with_scan(std::sync::Arc::new(
+        crate::source::context::ScannedContext { tree, checksums },
+    ))
+}
+
+fn settle(path: &Path) {
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    fs_err::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
+
+#[test]
+fn a_second_copy_links_the_files_that_did_not_change() {
+    use std::os::unix::fs::MetadataExt as _;
+    let store = tempfile::tempdir().unwrap();
+    let snapshotter = Snapshotter::open(store.path().to_path_buf()).unwrap();
+    let base = base(&snapshotter);
+    let dir = context();
+    for file in ["src/a.go", "src/b.go", "src/sub/c.txt", "README"] {
+        settle(&dir.path().join(file));
+    }
+    let hint = dir.path().join("hint.json");
+    let action = action(&["src"], "/app/");
+    let run = |tree: &DirectoryTree| {
+        let mut reuse = super::reuse::Reuse::load(&hint);
+        let mut active = snapshotter.prepare(Some(&base)).unwrap();
+        copy_into(
+            &mut active,
+            Some(&snapshotter),
+            tree,
+            &action,
+            None,
+            Some(&mut reuse),
+        )
+        .unwrap();
+        let id = active.commit().unwrap();
+        reuse.save(&hint, &id).unwrap();
+        id
+    };
+    let first = run(&scanned_tree(dir.path()));
+    fs_err::write(dir.path().join("src/b.go"), "package bee").unwrap();
+    settle(&dir.path().join("src/b.go"));
+    let second = run(&scanned_tree(dir.path()));
+
+    let inode = |id: &SnapshotId, path: &str| {
+        let view = snapshotter.view(id).unwrap();
+        view.open(Path::new(path))
+            .unwrap()
+            .metadata()
+            .unwrap()
+            .ino()
+    };
+    let read = |id: &SnapshotId, path: &str| {
+        std::io::read_to_string(snapshotter.view(id).unwrap().open(Path::new(path)).unwrap())
+            .unwrap()
+    };
+    // Files come out root-owned only where this process can own files as
+    // root; elsewhere the owner is an override and every file is copied.
+    let own_is_root = snapshotter
+        .id_map()
+        .container_uid(nix::unistd::geteuid().as_raw())
+        == 0;
+    assert_eq!(
+        inode(&first, "/app/a.go") == inode(&second, "/app/a.go"),
+        own_is_root
+    );
+    assert_eq!(
+        inode(&first, "/app/sub/c.txt") == inode(&second, "/app/sub/c.txt"),
+        own_is_root
+    );
+    assert_ne!(inode(&first, "/app/b.go"), inode(&second, "/app/b.go"));
+    assert_eq!(read(&second, "/app/a.go"), "package a");
+    assert_eq!(read(&second, "/app/b.go"), "package bee");
+    assert_eq!(read(&first, "/app/b.go"), "package b");
+    // The layer says the same whether its files were linked or written.
+    let listed = layer_entries(&snapshotter, &second);
+    assert_eq!(listed, layer_entries(&snapshotter, &first));
+    assert_eq!(listed["app/a.go"], (0, 0, 0o644, 'f'));
 }

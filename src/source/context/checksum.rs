@@ -54,6 +54,10 @@ pub struct Checksums {
     /// Per entry: the header for files and symlinks, the tree digest for
     /// directories.
     sums: Vec<Digest>,
+    /// Per entry: a file whose digest is of the content its scanned stamp
+    /// stands for (it stayed put while read, and its mtime was older than
+    /// the run by [`RACY_WINDOW_NS`]); what the cache may record.
+    vouched: Vec<bool>,
     stats: ChecksumStats,
 }
 
@@ -80,6 +84,10 @@ impl Checksums {
 
     pub(super) fn headers(&self) -> &[Digest] {
         &self.headers
+    }
+
+    pub(super) fn vouched(&self, index: usize) -> bool {
+        self.vouched[index]
     }
 }
 
@@ -198,15 +206,21 @@ pub fn checksum_tree(
             sums[index] = digest;
         },
     );
+    let vouched: Vec<bool> = entries
+        .iter()
+        .zip(&steady)
+        .map(|(entry, steady)| {
+            entry.kind == EntryKind::File
+                && *steady
+                && entry.mtime_ns.saturating_add(RACY_WINDOW_NS) < started_ns
+        })
+        .collect();
     if let Some(dir) = cache_dir {
         let records =
             || {
-                entries.iter().zip(&contents).zip(&steady).filter_map(
-                    |((entry, content), steady)| {
-                        let recordable = entry.kind == EntryKind::File
-                            && *steady
-                            && entry.mtime_ns.saturating_add(RACY_WINDOW_NS) < started_ns;
-                        let content = content.filter(|_| recordable)?;
+                entries.iter().zip(&contents).zip(&vouched).filter_map(
+                    |((entry, content), vouched)| {
+                        let content = content.filter(|_| *vouched)?;
                         Some((entry.path.as_str(), FileStamp::of(entry), content))
                     },
                 )
@@ -219,6 +233,7 @@ pub fn checksum_tree(
     Ok(Checksums {
         headers,
         sums,
+        vouched,
         stats,
     })
 }

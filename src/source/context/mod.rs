@@ -1,7 +1,8 @@
 //! The build context as a build sees it: where it comes from ([`input`]:
 //! the Dockerfile and the context kind), what is in it ([`scan`]: a sorted
 //! tree of entries with `.dockerignore` applied), what its contents hash to
-//! ([`checksum`], remembered between runs), what a COPY/ADD source names in
+//! ([`checksum`], remembered between runs; [`scanned`]: whether a file is
+//! still the one hashed), what a COPY/ADD source names in
 //! it ([`select`]), and how a file in it is opened without a symlink leading
 //! outside ([`safety`]).
 //!
@@ -29,6 +30,7 @@ pub mod input;
 mod resolve;
 pub mod safety;
 pub mod scan;
+pub mod scanned;
 pub mod select;
 pub mod wildcard;
 
@@ -37,4 +39,5 @@ pub use error::ContextError;
 pub use input::{BuildInput, Context, DEFAULT_DOCKERFILE, read_build_input};
 pub use safety::{ContextRoot, open_in_context};
 pub use scan::{ContextTree, Entry, EntryKind, SkipReason, Skipped, scan_context};
+pub use scanned::ScannedContext;
 pub use select::{Match, Selection, Selector, selection_checksum};

@@ -45,6 +45,9 @@ pub struct Entry {
     pub size: u64,
     /// Modification time in nanoseconds since the Unix epoch.
     pub mtime_ns: i64,
+    /// Status change time in nanoseconds since the Unix epoch (any write
+    /// or chmod moves it, and it cannot be set back).
+    pub ctime_ns: i64,
     pub inode: u64,
     pub dev: u64,
     /// Hard link count, for copies that keep hard links together.
@@ -332,6 +335,10 @@ fn entry_from(path: String, metadata: &std::fs::Metadata, link_target: Option<Pa
             .mtime()
             .saturating_mul(1_000_000_000)
             .saturating_add(metadata.mtime_nsec()),
+        ctime_ns: metadata
+            .ctime()
+            .saturating_mul(1_000_000_000)
+            .saturating_add(metadata.ctime_nsec()),
         inode: metadata.ino(),
         dev: metadata.dev(),
         nlink: metadata.nlink(),
