@@ -12,9 +12,9 @@ fn settle(path: &std::path::Path) {
     fs_err::File::options()
         .write(true)
         .open(path)
-        .unwrap()
+        .expect("open a context file")
         .set_modified(old)
-        .unwrap();
+        .expect("set its mtime");
 }
 
 #[test]

@@ -128,6 +128,45 @@ impl ActiveSnapshot {
         Ok(())
     }
 
+    /// [`set_owner`](Self::set_owner), then [`set_mode`](Self::set_mode)
+    /// (unless `mode` is `None`, as for a symlink), then
+    /// [`set_mtime`](Self::set_mtime), with one lookup of `path`: what a
+    /// copy does for every entry it writes.
+    pub fn set_attributes(
+        &mut self,
+        path: &Path,
+        owner: (u32, u32),
+        mode: Option<u32>,
+        mtime: i64,
+    ) -> Result<()> {
+        let (path, disk, before) = self.existing(path)?;
+        let id_map = self.snapshotter.id_map().clone();
+        attrs::chown_mapped(&disk, owner.0, owner.1, &id_map)?;
+        let mode = mode
+            .filter(|_| !before.is_symlink())
+            .map(|mode| mode & 0o7777);
+        if let Some(mode) = mode {
+            let exact = self.snapshotter.privileged();
+            // Also puts back setuid and setgid bits the chown cleared.
+            attrs::chmod(&disk, attrs::disk_mode(mode, before.is_dir(), exact))?;
+        } else if !before.is_symlink() {
+            let after_chown = attrs::lstat_existing(&disk)?;
+            if attrs::permission_bits(&after_chown) != attrs::permission_bits(&before) {
+                attrs::chmod(&disk, attrs::permission_bits(&before))?;
+            }
+        }
+        let kept = attrs::set_mtime(&disk, mtime)?;
+        let after = attrs::lstat_existing(&disk)?;
+        let record = self.entries.record_mut(&path);
+        record.uid = (id_map.container_uid(after.uid()) != owner.0).then_some(owner.0);
+        record.gid = (id_map.container_gid(after.gid()) != owner.1).then_some(owner.1);
+        if let Some(mode) = mode {
+            record.mode = (attrs::permission_bits(&after) != mode).then_some(mode);
+        }
+        record.mtime = (!kept).then_some(mtime);
+        Ok(())
+    }
+
     /// Puts at `path` (whose parent exists in the upper directory, and
     /// nothing at `path` itself) the file of the same path in committed
     /// snapshot `from`, as a hard link, when that file already carries on
@@ -332,6 +371,58 @@ mod tests {
                 "var/cache/.wh..wh..opq 0:0 0",
             ]
         );
+    }
+
+    #[test]
+    fn set_attributes_does_what_the_three_setters_do() {
+        let (_dir, snapshotter) = store();
+        let mut active = snapshotter.prepare(None).unwrap();
+        let cases: [(&str, (u32, u32), Option<u32>); 4] = [
+            ("plain", (0, 0), Some(0o644)),
+            ("setuid", (1000, 50), Some(0o4755)),
+            ("readonly", (0, 0), Some(0o444)),
+            ("kept-mode", (1000, 1000), None),
+        ];
+        for (name, owner, mode) in cases {
+            let one = format!("one-{name}");
+            let three = format!("three-{name}");
+            for file in [&one, &three] {
+                fs_err::write(active.upper_dir().join(file), "x").unwrap();
+                fs_err::set_permissions(
+                    active.upper_dir().join(file),
+                    std::fs::Permissions::from_mode(0o2750),
+                )
+                .unwrap();
+            }
+            active
+                .set_attributes(Path::new(&one), owner, mode, 1_234)
+                .unwrap();
+            active
+                .set_owner(Path::new(&three), owner.0, owner.1)
+                .unwrap();
+            if let Some(mode) = mode {
+                active.set_mode(Path::new(&three), mode).unwrap();
+            }
+            active.set_mtime(Path::new(&three), 1_234).unwrap();
+            let disk = |file: &str| {
+                let metadata = fs_err::symlink_metadata(active.upper_dir().join(file)).unwrap();
+                (
+                    metadata.uid(),
+                    metadata.gid(),
+                    metadata.mode(),
+                    metadata.mtime(),
+                )
+            };
+            let record = |file: &str| {
+                let record = active
+                    .entries
+                    .record(&LayerPath::from_user(Path::new(file)).unwrap())
+                    .unwrap();
+                (record.uid, record.gid, record.mode, record.mtime)
+            };
+            assert_eq!(disk(&one), disk(&three), "{name}");
+            assert_eq!(record(&one), record(&three), "{name}");
+        }
     }
 
     #[test]

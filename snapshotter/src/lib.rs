@@ -90,6 +90,7 @@ mod native;
 mod path;
 mod record;
 mod run;
+mod spread;
 mod stat;
 mod store;
 mod upper;

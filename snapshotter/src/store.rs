@@ -123,6 +123,7 @@ impl Store {
         let store = Self { root };
         create_dir_all(&store.snapshots_dir())?;
         create_dir_all(&store.staging_dir())?;
+        crate::spread::spread_children(&store.staging_dir());
         Ok(store)
     }
 

@@ -270,7 +270,7 @@ pub fn copy_into(
         {
             continue;
         }
-        copier.copy_entry(&resolved, &stat, &target, "")?;
+        copier.copy_entry(&resolved, &stat, &target, "", Parent::Unknown)?;
     }
     Ok(())
 }
@@ -296,6 +296,18 @@ fn dir_exists(active: &ActiveSnapshot, path: &Path) -> Result<bool, CopyError> {
         .lower()
         .metadata(path)?
         .is_some_and(|stat| stat.kind == xb_snapshotter::EntryKind::Dir))
+}
+
+/// What a copy knows of the directory an entry goes into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    /// Nothing: make it (and its parents) if missing.
+    Unknown,
+    /// It is in the upper directory already and may hold anything.
+    Exists,
+    /// This copy just made it in the upper directory: it holds only what
+    /// the copy put there since.
+    Fresh,
 }
 
 impl Copier<'_> {
@@ -355,7 +367,7 @@ impl Copier<'_> {
                 owner: self.owner,
                 reuse: None,
             };
-            inner.copy_entry(root, &stat, dest, "")
+            inner.copy_entry(root, &stat, dest, "", Parent::Unknown)
         })();
         let removed = snapshotter.remove(&applied.id);
         result?;
@@ -378,23 +390,38 @@ impl Copier<'_> {
         stat: &SourceStat,
         target: &Path,
         relative: &str,
+        parent: Parent,
     ) -> Result<(), CopyError> {
         let write_error = |source| CopyError::WriteLayer {
             path: target.display().to_string(),
             source,
         };
-        if let Some(parent) = target.parent() {
-            self.active.create_dir_all(parent)?;
+        if parent == Parent::Unknown {
+            if let Some(parent) = target.parent() {
+                self.active.create_dir_all(parent)?;
+            }
         }
         let disk = self.disk(target);
+        // In a directory this copy just made, nothing is in the way yet.
+        let on_disk = if parent == Parent::Fresh {
+            None
+        } else {
+            fs_err::symlink_metadata(&disk).ok()
+        };
+        let disk_dir = on_disk.as_ref().is_some_and(std::fs::Metadata::is_dir);
         match stat.kind {
             SourceKind::Other => return Ok(()),
             SourceKind::Dir => {
-                let existed = disk.is_dir() || dir_exists(self.active, target)?;
-                if disk.exists() && !disk.is_dir() {
+                let existed = disk_dir || dir_exists(self.active, target)?;
+                if on_disk.is_some() && !disk_dir {
                     fs_err::remove_file(&disk).map_err(write_error)?;
                 }
                 self.active.create_dir_all(target)?;
+                let children = if disk_dir {
+                    Parent::Exists
+                } else {
+                    Parent::Fresh
+                };
                 if !existed || target == Path::new("/") {
                     self.set_attributes(target, stat)?;
                 }
@@ -411,7 +438,13 @@ impl Copier<'_> {
                     if self.excluded(&child_relative) {
                         continue;
                     }
-                    self.copy_entry(&child, &child_stat, &target.join(&name), &child_relative)?;
+                    self.copy_entry(
+                        &child,
+                        &child_stat,
+                        &target.join(&name),
+                        &child_relative,
+                        children,
+                    )?;
                 }
                 if existed && target != Path::new("/") && self.action.mode.is_some() {
                     self.set_attributes(target, stat)?;
@@ -419,13 +452,13 @@ impl Copier<'_> {
                 return Ok(());
             }
             SourceKind::File | SourceKind::Symlink => {
-                if disk.is_dir() && !disk.is_symlink() {
+                if disk_dir {
                     return Err(CopyError::DirectoryInTheWay {
                         source_path: source.display().to_string(),
                         dest: target.display().to_string(),
                     });
                 }
-                if disk.symlink_metadata().is_ok() {
+                if on_disk.is_some() {
                     fs_err::remove_file(&disk).map_err(write_error)?;
                 }
             }
@@ -463,7 +496,7 @@ impl Copier<'_> {
         stat: &SourceStat,
         target: &Path,
     ) -> Result<bool, CopyError> {
-        if self.reuse.is_none() {
+        if !self.reuse.as_ref().is_some_and(|reuse| reuse.has_earlier()) {
             return Ok(false);
         }
         let Some(fingerprint) = self.tree.fingerprint(source) else {
@@ -503,11 +536,9 @@ impl Copier<'_> {
 
     fn set_attributes(&mut self, target: &Path, stat: &SourceStat) -> Result<(), CopyError> {
         let (ids, mode) = self.wanted(stat)?;
-        self.active.set_owner(target, ids.uid, ids.gid)?;
-        if stat.kind != SourceKind::Symlink {
-            self.active.set_mode(target, mode)?;
-        }
-        self.active.set_mtime(target, stat.mtime)?;
+        let mode = (stat.kind != SourceKind::Symlink).then_some(mode);
+        self.active
+            .set_attributes(target, (ids.uid, ids.gid), mode, stat.mtime)?;
         Ok(())
     }
 }

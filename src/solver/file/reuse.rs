@@ -56,6 +56,11 @@ impl Reuse {
         }
     }
 
+    /// Whether an earlier run left files to link.
+    pub fn has_earlier(&self) -> bool {
+        self.previous.is_some()
+    }
+
     /// The earlier layer holding, at `target`, a file with `fingerprint`.
     pub fn candidate(&self, target: &str, fingerprint: &Digest) -> Option<&SnapshotId> {
         let previous = self.previous.as_ref()?;

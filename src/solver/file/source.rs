@@ -2,9 +2,11 @@
 //! (another stage or an image, owners kept) and a directory on disk (the
 //! build context, owners become 0:0, symlinks never followed out of it).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::Read;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use xb_snapshotter::{EntryKind, EntryStat, View};
@@ -71,6 +73,8 @@ pub struct DirectoryTree {
     root: PathBuf,
     ignore: Option<IgnoreRules>,
     scanned: Option<Arc<ScannedContext>>,
+    /// Directories already resolved: path asked → path inside the context.
+    resolved_dirs: RefCell<HashMap<PathBuf, PathBuf>>,
 }
 
 impl DirectoryTree {
@@ -79,6 +83,7 @@ impl DirectoryTree {
             root: root.into(),
             ignore: None,
             scanned: None,
+            resolved_dirs: RefCell::default(),
         }
     }
 
@@ -183,12 +188,56 @@ impl SourceTree for DirectoryTree {
     }
 
     /// Follows symlinks component by component; a link leading out of the
-    /// context is an error rather than being clamped silently.
+    /// context is an error rather than being clamped silently. The
+    /// directories above `path` are resolved once per copy (a copy asks
+    /// for every file of a directory in turn).
     fn resolve(&self, path: &Path) -> Result<PathBuf, CopyError> {
-        let mut resolved = PathBuf::from("/");
-        let mut pending: Vec<PathBuf> = clean_absolute(&path.to_string_lossy())
+        let clean = clean_absolute(&path.to_string_lossy());
+        let (Some(parent), Some(name)) = (clean.parent(), clean.file_name()) else {
+            return self.walk(PathBuf::from("/"), &clean, path);
+        };
+        let known = self.resolved_dirs.borrow().get(parent).cloned();
+        let resolved_parent = if let Some(resolved) = known {
+            resolved
+        } else {
+            let resolved = self.walk(PathBuf::from("/"), parent, path)?;
+            let mut memo = self.resolved_dirs.borrow_mut();
+            if memo.len() >= RESOLVED_DIRS_KEPT {
+                memo.clear();
+            }
+            memo.insert(parent.to_path_buf(), resolved.clone());
+            resolved
+        };
+        self.walk(resolved_parent, Path::new(name), path)
+    }
+
+    fn keeps_owners(&self) -> bool {
+        false
+    }
+
+    fn fingerprint(&self, path: &Path) -> Option<Digest> {
+        let scanned = self.scanned.as_ref()?;
+        if self.excluded(path) {
+            return None;
+        }
+        let now = fs_err::symlink_metadata(self.disk(path)).ok()?;
+        let relative = path.strip_prefix("/").unwrap_or(path).to_str()?;
+        scanned.fingerprint(relative, &now)
+    }
+}
+
+/// How many resolved directories a [`DirectoryTree`] remembers.
+const RESOLVED_DIRS_KEPT: usize = 4096;
+
+impl DirectoryTree {
+    /// Walks the components of relative-to-`resolved` path `rest` from the
+    /// already resolved directory `resolved`, following symlinks inside
+    /// the context. `asked` is the path named in errors.
+    fn walk(&self, mut resolved: PathBuf, rest: &Path, asked: &Path) -> Result<PathBuf, CopyError> {
+        let path = asked;
+        let mut pending: Vec<PathBuf> = rest
             .components()
-            .skip(1)
+            .filter(|c| !matches!(c, Component::RootDir))
             .map(|c| PathBuf::from(c.as_os_str()))
             .collect();
         pending.reverse();
@@ -216,20 +265,6 @@ impl SourceTree for DirectoryTree {
             }
         }
         Ok(resolved)
-    }
-
-    fn keeps_owners(&self) -> bool {
-        false
-    }
-
-    fn fingerprint(&self, path: &Path) -> Option<Digest> {
-        let scanned = self.scanned.as_ref()?;
-        if self.excluded(path) {
-            return None;
-        }
-        let now = fs_err::symlink_metadata(self.disk(path)).ok()?;
-        let relative = path.strip_prefix("/").unwrap_or(path).to_str()?;
-        scanned.fingerprint(relative, &now)
     }
 }
 
