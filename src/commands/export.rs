@@ -14,7 +14,7 @@ use xb_snapshotter::{DiffOptions, SnapshotId, Snapshotter};
 use crate::frontend::convert::Build;
 use crate::frontend::lower::Plan;
 use crate::graph::{Digest, Platform, Reference};
-use crate::image::compress::{Compression, compress_layer};
+use crate::image::compress::{Compression, compress_stream};
 use crate::image::config::{ConfigInputs, build_config};
 use crate::image::history::history_entry;
 use crate::image::manifest::Manifest;
@@ -79,7 +79,10 @@ fn layer_blob(
     }
     let (reader, mut writer) = std::io::pipe().context("failed to create a pipe")?;
     let clamp = parts.epoch.and_then(|epoch| i64::try_from(epoch).ok());
-    let (compressed, blob_writer) = std::thread::scope(|scope| -> anyhow::Result<_> {
+    // The diff hashes the tar it writes (the diff id) and the store's blob
+    // writer hashes what it stores (the blob's name): compression between
+    // them hashes nothing again.
+    let (stats, blob_writer) = std::thread::scope(|scope| -> anyhow::Result<_> {
         let producer = scope.spawn(move || {
             let result =
                 parts
@@ -88,15 +91,17 @@ fn layer_blob(
             drop(writer);
             result
         });
-        let compressed = compress_layer(reader, compression, parts.store.blob_writer(None)?);
-        producer.join().expect("the diff thread does not panic")?;
-        compressed.context("failed to compress a layer")
+        let compressed = compress_stream(reader, compression, parts.store.blob_writer(None)?);
+        let stats = producer.join().expect("the diff thread does not panic")?;
+        Ok((stats, compressed.context("failed to compress a layer")?))
     })?;
+    let diff_id: Digest = stats
+        .diff_id
+        .parse()
+        .context("the layer diff gave a malformed diff id")?;
     let (digest, size) = blob_writer.commit()?;
     parts.store.set_ref("layer-blob", &memo, &digest)?;
-    parts
-        .store
-        .set_ref("layer-diff-id", &memo, &compressed.diff_id)?;
+    parts.store.set_ref("layer-diff-id", &memo, &diff_id)?;
     let path = parts.store.blob_path(&digest);
     Ok((
         Blob {
@@ -105,7 +110,7 @@ fn layer_blob(
             media_type,
             path,
         },
-        compressed.diff_id,
+        diff_id,
     ))
 }
 

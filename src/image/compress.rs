@@ -252,14 +252,12 @@ fn is_incompressible(data: &[u8]) -> io::Result<bool> {
 fn gzip_in_parallel<W: Write>(
     mut uncompressed: impl Read,
     level: u32,
-    output: W,
-) -> Result<(CompressedLayer, W), StreamError> {
-    let mut output = Digester::new(output);
+    mut output: W,
+) -> Result<W, StreamError> {
     // ID1 ID2 CM=deflate FLG=0 MTIME=0 XFL=0 OS=unknown
     output
         .write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
         .map_err(StreamError::Write)?;
-    let mut diff_id = Sha256::new();
     let mut crc = crc32fast::Hasher::new();
     let mut total: u64 = 0;
     let in_flight = rayon::current_num_threads().max(1) * 2;
@@ -282,7 +280,6 @@ fn gzip_in_parallel<W: Write>(
             .map(|(buffer, length)| &buffer[..*length])
             .collect();
         for chunk in &chunks {
-            diff_id.update(chunk);
             crc.update(chunk);
             total += chunk.len() as u64;
         }
@@ -304,23 +301,24 @@ fn gzip_in_parallel<W: Write>(
     output
         .write_all(&size_mod.to_le_bytes())
         .map_err(StreamError::Write)?;
-    finish_layer(output, diff_id)
+    Ok(output)
 }
 
-/// Streams `uncompressed` through `compression` into `output`, returning
-/// the blob digest and size and the layer's diff id.
-pub fn compress_layer<W: Write>(
+/// Streams `uncompressed` through `compression` into `output`, hashing
+/// nothing: for callers that already know the diff id (the layer diff
+/// computes it) and whose output names the blob (the store's blob writer
+/// hashes what it is given). Each SHA-256 pass over a 300 MB layer costs
+/// about 0.2 s here.
+pub fn compress_stream<W: Write>(
     mut uncompressed: impl Read,
     compression: Compression,
     output: W,
-) -> Result<(CompressedLayer, W), StreamError> {
+) -> Result<W, StreamError> {
     if compression.kind == CompressionKind::Gzip {
         let level = compression.effective_level().unsigned_abs();
         return gzip_in_parallel(uncompressed, level, output);
     }
-    let mut encoder =
-        Encoder::new(Digester::new(output), compression).map_err(StreamError::Write)?;
-    let mut diff_id = Sha256::new();
+    let mut encoder = Encoder::new(output, compression).map_err(StreamError::Write)?;
     let mut buffer = vec![0u8; 256 * 1024];
     loop {
         let count = match uncompressed.read(&mut buffer) {
@@ -329,13 +327,40 @@ pub fn compress_layer<W: Write>(
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(StreamError::Read(error)),
         };
-        diff_id.update(&buffer[..count]);
         encoder
             .write_all(&buffer[..count])
             .map_err(StreamError::Write)?;
     }
-    let digester = encoder.finish().map_err(StreamError::Write)?;
-    finish_layer(digester, diff_id)
+    encoder.finish().map_err(StreamError::Write)
+}
+
+/// A reader that hashes what passes through it.
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..count]);
+        Ok(count)
+    }
+}
+
+/// Streams `uncompressed` through `compression` into `output`, returning
+/// the blob digest and size and the layer's diff id.
+pub fn compress_layer<W: Write>(
+    uncompressed: impl Read,
+    compression: Compression,
+    output: W,
+) -> Result<(CompressedLayer, W), StreamError> {
+    let mut input = HashingReader {
+        inner: uncompressed,
+        hasher: Sha256::new(),
+    };
+    let output = compress_stream(&mut input, compression, Digester::new(output))?;
+    finish_layer(output, input.hasher)
 }
 
 /// Opens a layer's uncompressed tar stream.
@@ -473,10 +498,14 @@ mod tests {
             );
         }
         for input in [&data[..], &data[..GZIP_CHUNK], &[][..]] {
-            let (first, bytes) = gzip_in_parallel(input, 6, Vec::new()).unwrap();
-            let (second, again) = gzip_in_parallel(input, 6, Vec::new()).unwrap();
+            let gzip = Compression {
+                kind: CompressionKind::Gzip,
+                level: Some(6),
+            };
+            let (first, bytes) = compress_layer(input, gzip, Vec::new()).unwrap();
+            let again = compress_stream(input, gzip, Vec::new()).unwrap();
             assert_eq!(bytes, again);
-            assert_eq!(first.digest, second.digest);
+            assert_eq!(first.digest, Digest::of(&bytes));
             // A single-member reader sees everything: one gzip member.
             let mut plain = Vec::new();
             flate2::read::GzDecoder::new(&bytes[..])
