@@ -187,33 +187,83 @@ impl ActiveSnapshot {
         mtime: i64,
     ) -> Result<bool> {
         let layer_path = LayerPath::from_user(path)?;
-        let mode = mode & 0o7777;
         let from_fs = self.snapshotter.store().snapshot_dir(from).join("fs");
         let source = disk_path(&from_fs, &layer_path);
         let Some(metadata) = attrs::lstat(&source)? else {
             return Ok(false);
         };
+        Ok(self.link_as_wanted(&layer_path, &source, &metadata, owner, mode, mtime))
+    }
+
+    /// Like [`reuse_file`](Self::reuse_file), for `COPY --from`: puts at
+    /// `path` the regular file `from_path` of the committed snapshot `from`
+    /// shows, as a hard link, when it carries on disk what the copy gives
+    /// it. Never links a file of this snapshot's own chain (the copy
+    /// backend would then join the two paths into one file), a device
+    /// placeholder, or a file with extended attributes.
+    pub fn link_from(
+        &mut self,
+        path: &Path,
+        from: &View,
+        from_path: &Path,
+        owner: (u32, u32),
+        mode: u32,
+        mtime: i64,
+    ) -> Result<bool> {
+        let layer_path = LayerPath::from_user(path)?;
+        let from_layer_path = LayerPath::from_user(from_path)?;
+        let Some((index, metadata)) = from.lookup_from(0, &from_layer_path)? else {
+            return Ok(false);
+        };
+        let layer = &from.layers()[index];
+        let in_own_chain = self.lower.layers().iter().any(|own| own.id == layer.id);
+        let placeholder = layer
+            .entries
+            .record(&from_layer_path)
+            .is_some_and(|record| record.special.is_some() || !record.xattrs.is_empty());
+        if in_own_chain || placeholder {
+            return Ok(false);
+        }
+        let source = disk_path(&layer.fs, &from_layer_path);
+        Ok(self.link_as_wanted(&layer_path, &source, &metadata, owner, mode, mtime))
+    }
+
+    /// Links committed file `source` (whose `lstat` is `metadata`) at
+    /// `path` when it is a plain regular file whose owner, permission bits
+    /// and mtime (to the second, as layers keep it) on disk are those that
+    /// writing it anew and setting `owner`, `mode` and `mtime` would give.
+    fn link_as_wanted(
+        &mut self,
+        path: &LayerPath,
+        source: &Path,
+        metadata: &std::fs::Metadata,
+        owner: (u32, u32),
+        mode: u32,
+        mtime: i64,
+    ) -> bool {
+        let mode = mode & 0o7777;
         let id_map = self.snapshotter.id_map();
         let exact = self.snapshotter.privileged();
         let as_wanted = metadata.file_type().is_file()
             && id_map.container_uid(metadata.uid()) == owner.0
             && id_map.container_gid(metadata.gid()) == owner.1
-            && attrs::permission_bits(&metadata) == attrs::disk_mode(mode, false, exact)
-            && metadata.mtime() == mtime
-            && metadata.mtime_nsec() == 0;
-        if !as_wanted {
-            return Ok(false);
+            && attrs::permission_bits(metadata) == attrs::disk_mode(mode, false, exact)
+            && metadata.mtime() == mtime;
+        // Overlay's own attributes (an origin, say) must not travel along.
+        let bare = || xattr::list(source).is_ok_and(|mut names| names.next().is_none());
+        if !as_wanted || !bare() {
+            return false;
         }
-        let disk = disk_path(self.upper_dir(), &layer_path);
-        if fs_err::hard_link(&source, &disk).is_err() {
-            return Ok(false);
+        let disk = disk_path(self.upper_dir(), path);
+        if fs_err::hard_link(source, &disk).is_err() {
+            return false;
         }
-        let record = self.entries.record_mut(&layer_path);
+        let record = self.entries.record_mut(path);
         record.uid = None;
         record.gid = None;
-        record.mode = (attrs::permission_bits(&metadata) != mode).then_some(mode);
+        record.mode = (attrs::permission_bits(metadata) != mode).then_some(mode);
         record.mtime = None;
-        Ok(true)
+        true
     }
 
     /// Sets an extended attribute the image gives `path` (kept in the
@@ -370,6 +420,89 @@ mod tests {
                 "var/cache/ 0:0 755",
                 "var/cache/.wh..wh..opq 0:0 0",
             ]
+        );
+    }
+
+    #[test]
+    fn link_from_shares_a_stage_file_only_where_that_is_safe() {
+        let (_dir, snapshotter) = store();
+        let base = base(&snapshotter);
+        let own = (
+            snapshotter
+                .id_map()
+                .container_uid(nix::unistd::geteuid().as_raw()),
+            snapshotter
+                .id_map()
+                .container_gid(nix::unistd::getegid().as_raw()),
+        );
+        let mut stage = snapshotter.prepare(Some(&base)).unwrap();
+        for name in ["big", "tagged"] {
+            fs_err::write(stage.upper_dir().join(name), "built").unwrap();
+            stage
+                .set_attributes(Path::new(name), own, Some(0o755), 1_000)
+                .unwrap();
+        }
+        let tagged_xattr = xattr::set(stage.upper_dir().join("tagged"), "user.note", b"x").is_ok();
+        let stage = stage.commit().unwrap();
+        let view = snapshotter.view(&stage).unwrap();
+        let inode = |view: &View, path: &str| {
+            view.open(Path::new(path))
+                .unwrap()
+                .metadata()
+                .unwrap()
+                .ino()
+        };
+
+        let mut active = snapshotter.prepare(Some(&base)).unwrap();
+        let big = Path::new("/big");
+        assert!(
+            !active
+                .link_from(Path::new("/out"), &view, big, own, 0o755, 2_000)
+                .unwrap()
+        );
+        assert!(
+            !active
+                .link_from(
+                    Path::new("/out"),
+                    &view,
+                    Path::new("/none"),
+                    own,
+                    0o755,
+                    1_000
+                )
+                .unwrap()
+        );
+        if tagged_xattr {
+            assert!(
+                !active
+                    .link_from(
+                        Path::new("/out"),
+                        &view,
+                        Path::new("/tagged"),
+                        own,
+                        0o755,
+                        1_000
+                    )
+                    .unwrap()
+            );
+        }
+        assert!(
+            active
+                .link_from(Path::new("/out"), &view, big, own, 0o755, 1_000)
+                .unwrap()
+        );
+        let copied = active.commit().unwrap();
+        let copied_view = snapshotter.view(&copied).unwrap();
+        assert_eq!(inode(&copied_view, "/out"), inode(&view, "/big"));
+        let stat = copied_view.metadata(Path::new("/out")).unwrap().unwrap();
+        assert_eq!((stat.uid, stat.mode, stat.mtime), (own.0, 0o755, 1_000));
+
+        // A file of the snapshot's own chain is copied, never shared.
+        let mut above = snapshotter.prepare(Some(&stage)).unwrap();
+        assert!(
+            !above
+                .link_from(Path::new("/again"), &view, big, own, 0o755, 1_000)
+                .unwrap()
         );
     }
 

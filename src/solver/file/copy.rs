@@ -63,6 +63,18 @@ pub trait SourceTree {
     fn fingerprint(&self, _path: &Path) -> Option<crate::graph::Digest> {
         None
     }
+    /// Puts regular file `path` at `target` in `active` as a hard link,
+    /// when the tree is an immutable snapshot and the file already carries
+    /// `owner`, `mode` and `mtime`; says whether it did.
+    fn link_into(
+        &self,
+        _active: &mut ActiveSnapshot,
+        _path: &Path,
+        _target: &Path,
+        _wanted: (Ids, u32, i64),
+    ) -> Result<bool, CopyError> {
+        Ok(false)
+    }
 }
 
 /// A copy that cannot be done.
@@ -468,7 +480,11 @@ impl Copier<'_> {
             fs_err::os::unix::fs::symlink(&link, &disk).map_err(write_error)?;
             return self.set_attributes(target, stat);
         }
-        if self.link_unchanged(source, stat, target)? {
+        let (ids, mode) = self.wanted(stat)?;
+        let wanted = (ids, mode, stat.mtime);
+        if self.tree.link_into(self.active, source, target, wanted)?
+            || self.link_unchanged(source, stat, target)?
+        {
             return Ok(());
         }
         let mut reader = self.tree.open(source)?;

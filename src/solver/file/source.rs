@@ -9,13 +9,14 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use xb_snapshotter::{EntryKind, EntryStat, View};
+use xb_snapshotter::{ActiveSnapshot, EntryKind, EntryStat, View};
 
 use crate::frontend::ignore::IgnoreRules;
 use crate::graph::Digest;
 use crate::source::context::{ScannedContext, open_in_context};
 
 use super::copy::{CopyError, SourceKind, SourceStat, SourceTree, clean_absolute};
+use super::owner::Ids;
 
 /// A snapshot's merged view as a copy source.
 pub struct SnapshotTree(pub View);
@@ -64,6 +65,16 @@ impl SourceTree for SnapshotTree {
 
     fn keeps_owners(&self) -> bool {
         true
+    }
+
+    fn link_into(
+        &self,
+        active: &mut ActiveSnapshot,
+        path: &Path,
+        target: &Path,
+        (ids, mode, mtime): (Ids, u32, i64),
+    ) -> Result<bool, CopyError> {
+        Ok(active.link_from(target, &self.0, path, (ids.uid, ids.gid), mode, mtime)?)
     }
 }
 
