@@ -11,6 +11,7 @@
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use fs_err as fs;
@@ -224,6 +225,15 @@ fn deflate_chunk(data: &[u8], level: u32, last: bool) -> io::Result<Vec<u8>> {
     Ok(std::mem::take(encoder.get_mut()))
 }
 
+/// Whether `chunk` is a whole [`GZIP_CHUNK`] of zero bytes (for data that
+/// is not, this stops at the first nonzero byte).
+fn is_zero_chunk(chunk: &[u8]) -> bool {
+    chunk.len() == GZIP_CHUNK
+        && chunk
+            .chunks_exact(8)
+            .all(|word| u64::from_ne_bytes(word.try_into().expect("8 bytes")) == 0)
+}
+
 /// Bytes of a chunk tried at the fastest level to judge it.
 const SAMPLE: usize = 64 * 1024;
 
@@ -259,6 +269,10 @@ fn gzip_in_parallel<W: Write>(
         .write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])
         .map_err(StreamError::Write)?;
     let mut crc = crc32fast::Hasher::new();
+    // Every full chunk of zeros deflates to the same bytes (chunks are
+    // compressed independently): zero-filled regions (sparse or
+    // preallocated files, images) are compressed once per layer.
+    let zero_chunk: OnceLock<io::Result<Vec<u8>>> = OnceLock::new();
     let mut total: u64 = 0;
     let in_flight = rayon::current_num_threads().max(1) * 2;
     let mut buffers: Vec<Vec<u8>> = (0..in_flight).map(|_| vec![0_u8; GZIP_CHUNK]).collect();
@@ -286,7 +300,16 @@ fn gzip_in_parallel<W: Write>(
         let compressed: Vec<Vec<u8>> = chunks
             .par_iter()
             .enumerate()
-            .map(|(index, chunk)| deflate_chunk(chunk, level, finished && index + 1 == count))
+            .map(|(index, chunk)| {
+                let last = finished && index + 1 == count;
+                if !last && is_zero_chunk(chunk) {
+                    return match zero_chunk.get_or_init(|| deflate_chunk(chunk, level, false)) {
+                        Ok(bytes) => Ok(bytes.clone()),
+                        Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+                    };
+                }
+                deflate_chunk(chunk, level, last)
+            })
             .collect::<io::Result<_>>()
             .map_err(StreamError::Write)?;
         for block in &compressed {
@@ -514,6 +537,35 @@ mod tests {
             assert_eq!(plain, input);
             assert_eq!(first.diff_id, Digest::of(input));
         }
+    }
+
+    #[test]
+    fn zero_filled_chunks_come_out_as_if_each_were_compressed() {
+        let gzip = Compression {
+            kind: CompressionKind::Gzip,
+            level: Some(6),
+        };
+        // Zero chunks between, before and after data, and a zero tail.
+        let mut data = vec![0_u8; 3 * GZIP_CHUNK];
+        data.extend((0..GZIP_CHUNK + 99).map(|i| u8::try_from(i % 7).unwrap()));
+        data.extend(vec![0_u8; 2 * GZIP_CHUNK + 5]);
+        let compressed = compress_stream(&data[..], gzip, Vec::new()).unwrap();
+        // The same stream as deflating every chunk on its own.
+        let mut expected = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+        let chunks: Vec<&[u8]> = data.chunks(GZIP_CHUNK).collect();
+        for (index, chunk) in chunks.iter().enumerate() {
+            expected.extend(deflate_chunk(chunk, 6, index + 1 == chunks.len()).unwrap());
+        }
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(&data);
+        expected.extend(crc.finalize().to_le_bytes());
+        expected.extend(u32::try_from(data.len()).unwrap().to_le_bytes());
+        assert_eq!(compressed, expected);
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        assert_eq!(plain, data);
     }
 
     fn sample_tar() -> Vec<u8> {
