@@ -19,6 +19,16 @@ use crate::store::Staging;
 use crate::view::View;
 use crate::{SnapshotId, Snapshotter};
 
+/// What a linked file must carry on disk to stand for a fresh copy.
+#[derive(Debug, Clone, Copy)]
+struct Wanted {
+    owner: (u32, u32),
+    mode: u32,
+    mtime: i64,
+    /// Whether the source may hold extended attributes (then it must not).
+    may_have_xattrs: bool,
+}
+
 /// A writable snapshot; dropped without [`commit`](Self::commit), it and its
 /// files are removed.
 #[derive(Debug)]
@@ -192,7 +202,14 @@ impl ActiveSnapshot {
         let Some(metadata) = attrs::lstat(&source)? else {
             return Ok(false);
         };
-        Ok(self.link_as_wanted(&layer_path, &source, &metadata, owner, mode, mtime))
+        // What a copy wrote carries no extended attributes on disk.
+        let wanted = Wanted {
+            owner,
+            mode,
+            mtime,
+            may_have_xattrs: false,
+        };
+        Ok(self.link_as_wanted(&layer_path, &source, &metadata, wanted))
     }
 
     /// Like [`reuse_file`](Self::reuse_file), for `COPY --from`: puts at
@@ -225,7 +242,13 @@ impl ActiveSnapshot {
             return Ok(false);
         }
         let source = disk_path(&layer.fs, &from_layer_path);
-        Ok(self.link_as_wanted(&layer_path, &source, &metadata, owner, mode, mtime))
+        let wanted = Wanted {
+            owner,
+            mode,
+            mtime,
+            may_have_xattrs: true,
+        };
+        Ok(self.link_as_wanted(&layer_path, &source, &metadata, wanted))
     }
 
     /// Links committed file `source` (whose `lstat` is `metadata`) at
@@ -237,10 +260,14 @@ impl ActiveSnapshot {
         path: &LayerPath,
         source: &Path,
         metadata: &std::fs::Metadata,
-        owner: (u32, u32),
-        mode: u32,
-        mtime: i64,
+        wanted: Wanted,
     ) -> bool {
+        let Wanted {
+            owner,
+            mode,
+            mtime,
+            may_have_xattrs,
+        } = wanted;
         let mode = mode & 0o7777;
         let id_map = self.snapshotter.id_map();
         let exact = self.snapshotter.privileged();
@@ -251,7 +278,7 @@ impl ActiveSnapshot {
             && metadata.mtime() == mtime;
         // Overlay's own attributes (an origin, say) must not travel along.
         let bare = || xattr::list(source).is_ok_and(|mut names| names.next().is_none());
-        if !as_wanted || !bare() {
+        if !as_wanted || (may_have_xattrs && !bare()) {
             return false;
         }
         let disk = disk_path(self.upper_dir(), path);
