@@ -82,7 +82,12 @@ pub(crate) fn diff(
     }
     items.sort_by(|a, b| a.0.cmp(&b.0));
 
-    let mut builder = tar::Builder::new(HashingWriter::new(writer));
+    // Tar writes a header, the data and padding per entry: without a
+    // buffer a layer of 20,000 small files is 60,000 writes into a pipe.
+    let mut builder = tar::Builder::new(io::BufWriter::with_capacity(
+        DIFF_BUFFER,
+        HashingWriter::new(writer),
+    ));
     let mut first_names: HashMap<(u64, u64), LayerPath> = HashMap::new();
     let clamp = |mtime: i64| {
         let mtime = options.clamp_mtime.map_or(mtime, |clamp| mtime.min(clamp));
@@ -211,15 +216,21 @@ pub(crate) fn diff(
             EntryKind::Socket => {}
         }
     }
+    let finish_error = |source| Error::WriteDiff {
+        path: PathBuf::new(),
+        source,
+    };
     let (diff_id, size) = builder
         .into_inner()
-        .map_err(|source| Error::WriteDiff {
-            path: PathBuf::new(),
-            source,
-        })?
+        .map_err(finish_error)?
+        .into_inner()
+        .map_err(|error| finish_error(error.into_error()))?
         .finish();
     Ok(DiffStats { diff_id, size })
 }
+
+/// Bytes of tar gathered before they go to the writer.
+const DIFF_BUFFER: usize = 256 * 1024;
 
 /// Every entry below `dir` of the layer directory `fs`, not following
 /// symlinks.
