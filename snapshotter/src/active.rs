@@ -215,9 +215,10 @@ impl ActiveSnapshot {
     /// Like [`reuse_file`](Self::reuse_file), for `COPY --from`: puts at
     /// `path` the regular file `from_path` of the committed snapshot `from`
     /// shows, as a hard link, when it carries on disk what the copy gives
-    /// it. Never links a file of this snapshot's own chain (the copy
-    /// backend would then join the two paths into one file), a device
-    /// placeholder, or a file with extended attributes.
+    /// it. Never links a file of this snapshot's own chain or one already
+    /// linked elsewhere (the copy backend would join two paths of one chain
+    /// into one file), a device placeholder, or a file with extended
+    /// attributes.
     pub fn link_from(
         &mut self,
         path: &Path,
@@ -233,7 +234,10 @@ impl ActiveSnapshot {
             return Ok(false);
         };
         let layer = &from.layers()[index];
-        let in_own_chain = self.lower.layers().iter().any(|own| own.id == layer.id);
+        // A file another layer already shares could sit in this chain
+        // through that layer; only a file of one path is linked.
+        let in_own_chain =
+            metadata.nlink() > 1 || self.lower.layers().iter().any(|own| own.id == layer.id);
         let placeholder = layer
             .entries
             .record(&from_layer_path)
@@ -529,6 +533,13 @@ mod tests {
         assert!(
             !above
                 .link_from(Path::new("/again"), &view, big, own, 0o755, 1_000)
+                .unwrap()
+        );
+        // So is one already shared: a layer above the copy could hold it too.
+        let mut next = snapshotter.prepare(Some(&copied)).unwrap();
+        assert!(
+            !next
+                .link_from(Path::new("/twice"), &view, big, own, 0o755, 1_000)
                 .unwrap()
         );
     }

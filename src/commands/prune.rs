@@ -62,6 +62,12 @@ pub(super) fn prune(args: &PruneArgs) -> anyhow::Result<ExitStatus> {
         if options.all {
             caches = remove_cache_mounts(&store.dir("cache-mounts")?)?;
         }
+        // Hints of COPY runs whose layers are gone (all with --all).
+        let hints = store.dir("copy-reuse")?;
+        crate::solver::file::reuse::sweep(&hints, |id| {
+            !options.all && snapshotter.info(id).is_ok()
+        })
+        .with_context(|| format!("remove copy hints from {}", hints.display()))?;
         report
     } else {
         PruneReport::default()

@@ -239,6 +239,13 @@ fn check_version(root: &Path, path: &Path) -> Result<bool> {
                     !(RESERVED.contains(&name.as_ref()) || name.ends_with(".lock"))
                 });
             if foreign {
+                // Another xb may have just made this store: its version file
+                // lands (by rename) before anything else it puts here.
+                if fs_err::read_to_string(path)
+                    .is_ok_and(|text| text.trim() == FORMAT_VERSION.to_string())
+                {
+                    return Ok(true);
+                }
                 return Err(Error::NotAStore {
                     path: root.to_owned(),
                 });

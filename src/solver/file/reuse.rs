@@ -15,11 +15,15 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use xb_snapshotter::SnapshotId;
 
 use crate::graph::Digest;
+
+/// Saves so far, to name temporary files apart.
+static SAVES: AtomicU64 = AtomicU64::new(0);
 
 /// What an earlier run of one copy wrote, and what this run writes.
 #[derive(Debug, Default)]
@@ -86,12 +90,32 @@ impl Reuse {
             files: self.written.clone(),
         };
         let bytes = serde_json::to_vec(&stored).map_err(io::Error::other)?;
-        let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+        let temp = path.with_extension(format!(
+            "tmp-{}-{}",
+            std::process::id(),
+            SAVES.fetch_add(1, Ordering::Relaxed)
+        ));
         fs_err::write(&temp, bytes)?;
         fs_err::rename(&temp, path).inspect_err(|_| {
             let _ = fs_err::remove_file(&temp);
         })
     }
+}
+
+/// Removes the hints in `dir` whose layer `keep` rejects (a layer prune
+/// removed, or every one); says how many went. Unreadable hints go too.
+pub fn sweep(dir: &Path, keep: impl Fn(&SnapshotId) -> bool) -> io::Result<usize> {
+    let mut removed = 0;
+    for entry in fs_err::read_dir(dir)? {
+        let path = entry?.path();
+        let kept = Reuse::load(&path)
+            .previous
+            .is_some_and(|previous| keep(&previous.snapshot));
+        if !kept && fs_err::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]
@@ -114,6 +138,22 @@ mod tests {
         assert_eq!(second.candidate("/src/a", &Digest::of(b"other")), None);
         assert_eq!(second.candidate("/src/b", &same), None);
         assert!(second.is_empty());
+    }
+
+    #[test]
+    fn sweeping_drops_hints_of_removed_layers() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept: SnapshotId = "00112233445566778899aabbccddeeff".parse().unwrap();
+        let gone: SnapshotId = "ffeeddccbbaa99887766554433221100".parse().unwrap();
+        let mut reuse = Reuse::default();
+        reuse.record("/a", Digest::of(b"a"));
+        reuse.save(&dir.path().join("kept.json"), &kept).unwrap();
+        reuse.save(&dir.path().join("gone.json"), &gone).unwrap();
+        fs_err::write(dir.path().join("torn.json"), "{").unwrap();
+        assert_eq!(sweep(dir.path(), |id| *id == kept).unwrap(), 2);
+        assert!(dir.path().join("kept.json").exists());
+        assert!(!dir.path().join("gone.json").exists());
+        assert!(!dir.path().join("torn.json").exists());
     }
 
     #[test]
