@@ -385,6 +385,16 @@ mod tests {
     use crate::testutil::{Attrs, LayerTar, ROOT_DIR, ROOT_FILE, is_root, store, tree};
     use crate::{DiffOptions, EntryKind};
 
+    /// The owner a file written by this process carries in `snapshotter`'s
+    /// terms, so no override is needed whoever runs the test.
+    fn own_ids(snapshotter: &Snapshotter) -> (u32, u32) {
+        let id_map = snapshotter.id_map();
+        (
+            id_map.container_uid(nix::unistd::geteuid().as_raw()),
+            id_map.container_gid(nix::unistd::getegid().as_raw()),
+        )
+    }
+
     fn base(snapshotter: &Snapshotter) -> SnapshotId {
         let tar = LayerTar::new()
             .dir(
@@ -458,14 +468,7 @@ mod tests {
     fn link_from_shares_a_stage_file_only_where_that_is_safe() {
         let (_dir, snapshotter) = store();
         let base = base(&snapshotter);
-        let own = (
-            snapshotter
-                .id_map()
-                .container_uid(nix::unistd::geteuid().as_raw()),
-            snapshotter
-                .id_map()
-                .container_gid(nix::unistd::getegid().as_raw()),
-        );
+        let own = own_ids(&snapshotter);
         let mut stage = snapshotter.prepare(Some(&base)).unwrap();
         for name in ["big", "tagged"] {
             fs_err::write(stage.upper_dir().join(name), "built").unwrap();
@@ -600,16 +603,7 @@ mod tests {
     fn reuse_file_links_only_a_file_that_already_looks_as_wanted() {
         let (_dir, snapshotter) = store();
         let base = base(&snapshotter);
-        // The owner a file written by this process carries, so no override
-        // is needed whoever runs the test.
-        let own = (
-            snapshotter
-                .id_map()
-                .container_uid(nix::unistd::geteuid().as_raw()),
-            snapshotter
-                .id_map()
-                .container_gid(nix::unistd::getegid().as_raw()),
-        );
+        let own = own_ids(&snapshotter);
         let mut first = snapshotter.prepare(Some(&base)).unwrap();
         first.create_dir_all(Path::new("/app")).unwrap();
         fs_err::write(first.upper_dir().join("app/data"), "v1").unwrap();

@@ -6,7 +6,7 @@
 //! 0444 for blobs, mtime 0) or as a directory.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{Error, ExportImage, ExportResult, atomic};
 use crate::graph::{Digest, Digester};
+use crate::image::compress::read_full;
 use crate::image::manifest::{Index, Manifest, familiar_name};
 use crate::image::{CompressionKind, config::format_created, media_type};
 
@@ -215,20 +216,6 @@ fn copy_blob(
         });
     }
     Ok(())
-}
-
-/// Fills `buffer` from `reader` as far as it goes; returns the length.
-fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match reader.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(count) => filled += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
 }
 
 /// Writes `entries` as a tar into `out`.

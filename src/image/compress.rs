@@ -196,14 +196,14 @@ fn finish_layer<W: Write>(
 const GZIP_CHUNK: usize = 1024 * 1024;
 
 /// Fills `buffer` from `reader` as far as it goes; returns the length.
-fn read_chunk(reader: &mut impl Read, buffer: &mut [u8]) -> Result<usize, StreamError> {
+pub(crate) fn read_full(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match reader.read(&mut buffer[filled..]) {
             Ok(0) => break,
             Ok(count) => filled += count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(StreamError::Read(error)),
+            Err(error) => return Err(error),
         }
     }
     Ok(filled)
@@ -280,7 +280,7 @@ fn gzip_in_parallel<W: Write>(
     while !finished {
         let mut lengths = Vec::with_capacity(in_flight);
         for buffer in &mut buffers {
-            let length = read_chunk(&mut uncompressed, buffer)?;
+            let length = read_full(&mut uncompressed, buffer).map_err(StreamError::Read)?;
             lengths.push(length);
             if length < GZIP_CHUNK {
                 finished = true;

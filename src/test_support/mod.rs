@@ -1,10 +1,23 @@
 //! Helpers shared by unit tests: where the external conformance corpora live,
-//! and a real registry on loopback ([`registry::TestRegistry`]).
+//! a real registry on loopback ([`registry::TestRegistry`]), and context
+//! files old enough for a scan to vouch for ([`settle`]).
 
 pub(crate) mod http;
 pub(crate) mod registry;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Gives file `path` an mtime in 2001, well outside the context scan's
+/// racy window, so its checksum can vouch for it.
+pub(crate) fn settle(path: &Path) {
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    fs_err::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+}
 
 /// The conformance corpus folder `name` (e.g. `buildkit-parser`), found under
 /// `$XB_CONFORMANCE_DIR`, else `../shared/conformance` beside the repository.

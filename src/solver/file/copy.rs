@@ -480,10 +480,9 @@ impl Copier<'_> {
             fs_err::os::unix::fs::symlink(&link, &disk).map_err(write_error)?;
             return self.set_attributes(target, stat);
         }
-        let (ids, mode) = self.wanted(stat)?;
-        let wanted = (ids, mode, stat.mtime);
+        let wanted = self.wanted(stat)?;
         if self.tree.link_into(self.active, source, target, wanted)?
-            || self.link_unchanged(source, stat, target)?
+            || self.link_unchanged(source, wanted, target)?
         {
             return Ok(());
         }
@@ -494,7 +493,9 @@ impl Copier<'_> {
             source: error,
         })?;
         drop(file);
-        self.set_attributes(target, stat)?;
+        let (ids, mode, mtime) = wanted;
+        self.active
+            .set_attributes(target, (ids.uid, ids.gid), Some(mode), mtime)?;
         if let Some(reuse) = self.reuse.as_deref_mut() {
             // Asked after the read: a file changed meanwhile is not vouched for.
             if let Some(fingerprint) = self.tree.fingerprint(source) {
@@ -509,7 +510,7 @@ impl Copier<'_> {
     fn link_unchanged(
         &mut self,
         source: &Path,
-        stat: &SourceStat,
+        (ids, mode, mtime): (Ids, u32, i64),
         target: &Path,
     ) -> Result<bool, CopyError> {
         if !self.reuse.as_ref().is_some_and(|reuse| reuse.has_earlier()) {
@@ -518,23 +519,22 @@ impl Copier<'_> {
         let Some(fingerprint) = self.tree.fingerprint(source) else {
             return Ok(false);
         };
-        let (ids, mode) = self.wanted(stat)?;
         let key = target.to_string_lossy();
         let reuse = self.reuse.as_deref_mut().expect("checked above");
         let Some(earlier) = reuse.candidate(&key, &fingerprint).cloned() else {
             return Ok(false);
         };
-        let linked =
-            self.active
-                .reuse_file(target, &earlier, (ids.uid, ids.gid), mode, stat.mtime)?;
+        let linked = self
+            .active
+            .reuse_file(target, &earlier, (ids.uid, ids.gid), mode, mtime)?;
         if linked {
             reuse.record(&key, fingerprint);
         }
         Ok(linked)
     }
 
-    /// The owner and permission bits the copy gives an entry.
-    fn wanted(&self, stat: &SourceStat) -> Result<(Ids, u32), CopyError> {
+    /// The owner, permission bits and mtime the copy gives an entry.
+    fn wanted(&self, stat: &SourceStat) -> Result<(Ids, u32, i64), CopyError> {
         let ids = self.owner.unwrap_or(if self.tree.keeps_owners() {
             Ids {
                 uid: stat.uid,
@@ -547,14 +547,14 @@ impl Copier<'_> {
             Some(mode) => apply_mode(mode, stat.mode, stat.kind == SourceKind::Dir)?,
             None => stat.mode,
         };
-        Ok((ids, mode))
+        Ok((ids, mode, stat.mtime))
     }
 
     fn set_attributes(&mut self, target: &Path, stat: &SourceStat) -> Result<(), CopyError> {
-        let (ids, mode) = self.wanted(stat)?;
+        let (ids, mode, mtime) = self.wanted(stat)?;
         let mode = (stat.kind != SourceKind::Symlink).then_some(mode);
         self.active
-            .set_attributes(target, (ids.uid, ids.gid), mode, stat.mtime)?;
+            .set_attributes(target, (ids.uid, ids.gid), mode, mtime)?;
         Ok(())
     }
 }

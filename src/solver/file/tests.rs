@@ -10,6 +10,7 @@ use super::copy::{CopyError, copy_into};
 use super::owner::{Ids, resolve_owner};
 use super::source::{DirectoryTree, SnapshotTree};
 use crate::graph::{CopyAction, Mode, Owner};
+use crate::test_support::settle;
 
 fn action(sources: &[&str], dest: &str) -> CopyAction {
     CopyAction {
@@ -456,16 +457,6 @@ fn scanned_tree(dir: &Path) -> DirectoryTree {
     DirectoryTree::new(dir).with_scan(std::sync::Arc::new(
         crate::source::context::ScannedContext { tree, checksums },
     ))
-}
-
-fn settle(path: &Path) {
-    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-    fs_err::File::options()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_modified(old)
-        .unwrap();
 }
 
 #[test]

@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use super::cache::{ChecksumCache, FileStamp};
 use super::error::ContextError;
 use super::safety::ContextRoot;
-use super::scan::{ContextTree, Entry, EntryKind};
+use super::scan::{ContextTree, Entry, EntryKind, nanoseconds};
 use crate::graph::{Digest, Digester};
 
 /// How much older than the run a file's mtime must be for its digest to be
@@ -255,10 +255,7 @@ fn hash_file(root: &ContextRoot, entry: &Entry) -> Result<Hashed, ContextError> 
     io::copy(&mut file, &mut digester).map_err(read_error)?;
     let (digest, size, _) = digester.finish();
     let metadata = file.metadata().map_err(read_error)?;
-    let mtime_ns = metadata
-        .mtime()
-        .saturating_mul(1_000_000_000)
-        .saturating_add(metadata.mtime_nsec());
+    let mtime_ns = nanoseconds(metadata.mtime(), metadata.mtime_nsec());
     let steady = metadata.is_file()
         && metadata.len() == entry.size
         && size == entry.size

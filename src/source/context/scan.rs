@@ -317,6 +317,11 @@ fn join(dir: &str, name: &str) -> String {
     }
 }
 
+/// A `stat` time (seconds and nanoseconds) in nanoseconds since the epoch.
+pub(super) fn nanoseconds(seconds: i64, nanos: i64) -> i64 {
+    seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
 fn entry_from(path: String, metadata: &std::fs::Metadata, link_target: Option<PathBuf>) -> Entry {
     let file_type = metadata.file_type();
     let kind = if file_type.is_dir() {
@@ -331,14 +336,8 @@ fn entry_from(path: String, metadata: &std::fs::Metadata, link_target: Option<Pa
         kind,
         mode: metadata.mode() & 0o7777,
         size: metadata.size(),
-        mtime_ns: metadata
-            .mtime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(metadata.mtime_nsec()),
-        ctime_ns: metadata
-            .ctime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(metadata.ctime_nsec()),
+        mtime_ns: nanoseconds(metadata.mtime(), metadata.mtime_nsec()),
+        ctime_ns: nanoseconds(metadata.ctime(), metadata.ctime_nsec()),
         inode: metadata.ino(),
         dev: metadata.dev(),
         nlink: metadata.nlink(),

@@ -6,7 +6,7 @@ use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt as _;
 
 use super::checksum::Checksums;
-use super::scan::{ContextTree, EntryKind};
+use super::scan::{ContextTree, EntryKind, nanoseconds};
 use crate::graph::Digest;
 
 /// The scan of a context and the checksums of its entries.
@@ -26,20 +26,12 @@ impl ScannedContext {
     pub fn fingerprint(&self, relative: &str, now: &Metadata) -> Option<Digest> {
         let index = self.tree.find(relative)?;
         let entry = &self.tree.entries()[index];
-        let mtime_ns = now
-            .mtime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(now.mtime_nsec());
-        let ctime_ns = now
-            .ctime()
-            .saturating_mul(1_000_000_000)
-            .saturating_add(now.ctime_nsec());
         let unchanged = entry.kind == EntryKind::File
             && now.is_file()
             && now.ino() == entry.inode
             && now.len() == entry.size
-            && mtime_ns == entry.mtime_ns
-            && ctime_ns == entry.ctime_ns
+            && nanoseconds(now.mtime(), now.mtime_nsec()) == entry.mtime_ns
+            && nanoseconds(now.ctime(), now.ctime_nsec()) == entry.ctime_ns
             && now.mode() & 0o7777 == entry.mode;
         (unchanged && self.checksums.vouched(index)).then(|| self.checksums.headers()[index])
     }
@@ -50,21 +42,12 @@ mod tests {
     use super::*;
     use crate::frontend::ignore::IgnoreRules;
     use crate::source::context::{checksum_tree, scan_context};
+    use crate::test_support::settle;
 
     fn scanned(root: &std::path::Path) -> ScannedContext {
         let tree = scan_context(root, &IgnoreRules::default()).unwrap();
         let checksums = checksum_tree(&tree, None).unwrap();
         ScannedContext { tree, checksums }
-    }
-
-    fn set_old_mtime(path: &std::path::Path) {
-        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
-        fs_err::File::options()
-            .write(true)
-            .open(path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
     }
 
     #[test]
@@ -74,7 +57,7 @@ mod tests {
         let fresh = dir.path().join("fresh.txt");
         fs_err::write(&old, "settled").unwrap();
         fs_err::write(&fresh, "just written").unwrap();
-        set_old_mtime(&old);
+        settle(&old);
         let scanned = scanned(dir.path());
         let stat = |path: &std::path::Path| fs_err::symlink_metadata(path).unwrap();
 
@@ -88,7 +71,7 @@ mod tests {
 
         // Edited after the scan (even with the old mtime put back): unknown.
         fs_err::write(&old, "edited!").unwrap();
-        set_old_mtime(&old);
+        settle(&old);
         assert_eq!(scanned.fingerprint("old.txt", &stat(&old)), None);
     }
 }
